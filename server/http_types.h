@@ -1,0 +1,47 @@
+// The server's view of one HTTP exchange, free of Beast types so that api/ handlers and their
+// tests do not compile Beast.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace weftkit::server {
+
+// What the TLS layer verified about the client's certificate. Empty when none was presented.
+struct PeerCertificate {
+  bool present = false;
+  std::string subject;                // RFC 2253 form, e.g. "CN=orders-engine,O=WeftKit"
+  std::vector<std::string> uri_sans;  // e.g. "spiffe://weftkit.dev/engine/orders"
+  std::vector<std::string> dns_sans;
+  std::string spki_sha256_hex;        // SHA-256 of the DER SubjectPublicKeyInfo, lower-case hex
+};
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // without the query string
+  std::string query;   // without the leading '?'
+  std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
+  std::string body;
+  std::string request_id;  // assigned by the server, echoed in X-Request-Id
+  std::string peer;        // "ip:port"
+  PeerCertificate peer_certificate;
+  std::map<std::string, std::string> path_params;  // from "{name}" segments of the route
+
+  // The first value of header `lower_case_name`, if present.
+  std::optional<std::string_view> Header(std::string_view lower_case_name) const;
+  // The value of path parameter `name`; the router guarantees that declared ones exist.
+  const std::string& PathParam(const std::string& name) const { return path_params.at(name); }
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+}  // namespace weftkit::server
