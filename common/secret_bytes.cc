@@ -88,8 +88,9 @@ Status InitSecureMemory(std::size_t bytes) {
   }
   if (CRYPTO_secure_malloc_initialized()) return OkStatus();
   // The minimum allocation of 16 bytes keeps small secrets (PINs) from wasting the arena.
-  if (CRYPTO_secure_malloc_init(bytes, 16) == 0) {
-    return Error(ErrorKind::kInternal, "secure_memory",
+  // 1 means locked and excluded from dumps; 2 means allocated but unprotected, which we refuse.
+  if (CRYPTO_secure_malloc_init(bytes, 16) != 1) {
+    return Error(ErrorKind::kFailedPrecondition, "secure_memory",
                  "could not lock " + std::to_string(bytes) +
                      " bytes of secure heap; raise RLIMIT_MEMLOCK (ulimit -l)");
   }

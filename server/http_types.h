@@ -42,6 +42,8 @@ struct Response {
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // The body holds secret material (a plaintext DEK): the server wipes it once it is sent.
+  bool wipe_after_send = false;
 };
 
 }  // namespace weftkit::server

@@ -1,0 +1,19 @@
+// Routes for DEK operations, each in a single and a batch form (see docs/api.md):
+//   POST /v1/keys/{name}/{op}          one item in the body
+//   POST /v1/keys/{name}/batch/{op}    {"items": [...]}, one result per item, in order
+// where op is generate-data-key, generate-data-key-without-plaintext, wrap, unwrap or rewrap.
+// A bad item in a batch fails alone: the batch answers 200 with an error in that item's place.
+// Plaintext DEKs appear only in the responses of generate-data-key and unwrap, to the caller
+// that asked, and the response body is wiped after it is sent.
+#pragma once
+
+#include <cstddef>
+
+#include "kms/key_service.h"
+#include "server/router.h"
+
+namespace weftkit::api {
+
+void RegisterDekRoutes(server::Router& router, kms::KeyService& keys, std::size_t max_batch_items);
+
+}  // namespace weftkit::api

@@ -1,0 +1,233 @@
+// Routes for the master key lifecycle: create, list, show, rotate, version states and settings.
+#include "api/key_routes.h"
+
+#include "api/access_policy.h"
+#include "api/json_body.h"
+#include "api/responses.h"
+#include "common/log.h"
+#include "common/time_util.h"
+
+namespace weftkit::api {
+namespace {
+
+using server::Request;
+using server::Response;
+
+constexpr std::int64_t kMaxPeriod = 10LL * 365 * 86400;
+
+nlohmann::json TimeOrNull(const std::optional<std::int64_t>& unix_seconds) {
+  return unix_seconds ? nlohmann::json(FormatRfc3339(*unix_seconds)) : nlohmann::json(nullptr);
+}
+
+nlohmann::json VersionJson(const kms::KeyVersion& version, std::uint64_t encryptions) {
+  return {
+      {"version", version.version},
+      {"state", kms::VersionStateName(version.state)},
+      {"created_at", FormatRfc3339(version.created_at)},
+      {"destroy_after", TimeOrNull(version.destroy_after)},
+      {"destroyed_at", TimeOrNull(version.destroyed_at)},
+      {"encryptions", encryptions},
+      {"hsm_label", version.hsm_label},
+  };
+}
+
+nlohmann::json KeyJson(const kms::KeyReport& report) {
+  const kms::MasterKey& key = report.key;
+  nlohmann::json versions = nlohmann::json::array();
+  for (const kms::KeyVersion& version : key.versions) {
+    versions.push_back(VersionJson(version, report.encryptions.at(version.version)));
+  }
+  std::optional<std::int64_t> next_rotation;
+  if (key.rotation_period && key.rotated_at) next_rotation = *key.rotated_at + *key.rotation_period;
+  return {
+      {"name", key.name},
+      {"algorithm", key.algorithm},
+      {"description", key.description},
+      {"primary_version", key.primary_version},
+      {"min_decrypt_version", key.min_decrypt_version},
+      {"created_at", FormatRfc3339(key.created_at)},
+      {"rotated_at", TimeOrNull(key.rotated_at)},
+      {"rotation_period_s", key.rotation_period ? nlohmann::json(*key.rotation_period) : nullptr},
+      {"next_rotation_at", TimeOrNull(next_rotation)},
+      {"versions", versions},
+  };
+}
+
+// Logs a lifecycle change for operators.
+// TODO(#5): these become durable, hash-chained audit entries written before the response.
+void LogChange(const SecurityContext& context, const char* event, const kms::KeyReport& report) {
+  log::Info(event, {{"request_id", context.request_id()},
+                    {"principal", context.principal()},
+                    {"key", report.key.name},
+                    {"primary_version", std::to_string(report.key.primary_version)}});
+}
+
+Result<std::uint32_t> VersionParam(const Request& request) {
+  const std::string& text = request.PathParam("version");
+  if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos ||
+      text[0] == '0') {
+    return Error(ErrorKind::kInvalidArgument, "invalid_version", "version must be 1 to 999999999");
+  }
+  return static_cast<std::uint32_t>(std::stoul(text));
+}
+
+Result<Response> CreateKey(kms::KeyService& keys, const Request& request,
+                           const SecurityContext& context) {
+  WK_ASSIGN_OR_RETURN(nlohmann::json body,
+                      ParseObject(request.body, {"name", "description", "rotation_period_s"}));
+  WK_ASSIGN_OR_RETURN(std::string name, RequiredString(body, "name", "/name"));
+  WK_RETURN_IF_ERROR(Authorize(context, Action::kKeyCreate, name));
+  WK_ASSIGN_OR_RETURN(auto description, OptionalString(body, "description", "/description"));
+  if (description && description->size() > 1024) {
+    return InvalidField("/description", "at most 1024 bytes");
+  }
+  WK_ASSIGN_OR_RETURN(auto period, OptionalInteger(body, "rotation_period_s",
+                                                   "/rotation_period_s", 60, kMaxPeriod));
+  WK_ASSIGN_OR_RETURN(kms::KeyReport report,
+                      keys.CreateKey(name, description.value_or(""), period));
+  LogChange(context, "key_created", report);
+  return JsonResponse(201, KeyJson(report));
+}
+
+Result<Response> ListKeys(kms::KeyService& keys, const SecurityContext& context) {
+  WK_ASSIGN_OR_RETURN(std::vector<kms::KeyReport> reports, keys.ListKeys());
+  nlohmann::json listed = nlohmann::json::array();
+  for (const kms::KeyReport& report : reports) {
+    // Listing shows only the keys the caller may read; an engine sees its own.
+    if (Authorize(context, Action::kKeyRead, report.key.name).ok()) {
+      listed.push_back(KeyJson(report));
+    }
+  }
+  return JsonResponse(200, {{"keys", listed}});
+}
+
+Result<Response> ShowKey(kms::KeyService& keys, const Request& request,
+                         const SecurityContext& context) {
+  const std::string& name = request.PathParam("name");
+  WK_RETURN_IF_ERROR(Authorize(context, Action::kKeyRead, name));
+  WK_ASSIGN_OR_RETURN(kms::KeyReport report, keys.GetKey(name));
+  return JsonResponse(200, KeyJson(report));
+}
+
+Result<Response> RotateKey(kms::KeyService& keys, const Request& request,
+                           const SecurityContext& context) {
+  const std::string& name = request.PathParam("name");
+  WK_RETURN_IF_ERROR(Authorize(context, Action::kKeyRotate, name));
+  WK_RETURN_IF_ERROR(ParseObject(request.body, {}));
+  WK_ASSIGN_OR_RETURN(kms::KeyReport report, keys.Rotate(name));
+  LogChange(context, "key_rotated", report);
+  return JsonResponse(200, KeyJson(report));
+}
+
+// The version-state changes share one shape: authorize, parse, call the service, log.
+using VersionChange = std::function<Result<kms::KeyReport>(
+    kms::KeyService&, const std::string&, std::uint32_t, const nlohmann::json&)>;
+
+Result<Response> ChangeVersion(kms::KeyService& keys, const Request& request,
+                               const SecurityContext& context, const char* event,
+                               bool takes_wait, const VersionChange& change) {
+  const std::string& name = request.PathParam("name");
+  WK_RETURN_IF_ERROR(Authorize(context, Action::kKeyManageVersions, name));
+  WK_ASSIGN_OR_RETURN(std::uint32_t version, VersionParam(request));
+  WK_ASSIGN_OR_RETURN(nlohmann::json body, takes_wait ? ParseObject(request.body, {"wait_s"})
+                                                      : ParseObject(request.body, {}));
+  WK_ASSIGN_OR_RETURN(kms::KeyReport report, change(keys, name, version, body));
+  log::Info(event, {{"request_id", context.request_id()},
+                    {"principal", context.principal()},
+                    {"key", name},
+                    {"version", std::to_string(version)}});
+  return JsonResponse(200, KeyJson(report));
+}
+
+Result<kms::KeyReport> Disable(kms::KeyService& keys, const std::string& name,
+                               std::uint32_t version, const nlohmann::json&) {
+  return keys.DisableVersion(name, version);
+}
+
+Result<kms::KeyReport> Enable(kms::KeyService& keys, const std::string& name,
+                              std::uint32_t version, const nlohmann::json&) {
+  return keys.EnableVersion(name, version);
+}
+
+Result<kms::KeyReport> Schedule(kms::KeyService& keys, const std::string& name,
+                                std::uint32_t version, const nlohmann::json& body) {
+  WK_ASSIGN_OR_RETURN(auto wait, OptionalInteger(body, "wait_s", "/wait_s", 1, kMaxPeriod));
+  if (!wait) return InvalidField("/wait_s", "the waiting period in seconds");
+  return keys.ScheduleDestruction(name, version, *wait);
+}
+
+Result<kms::KeyReport> Cancel(kms::KeyService& keys, const std::string& name,
+                              std::uint32_t version, const nlohmann::json&) {
+  return keys.CancelDestruction(name, version);
+}
+
+Result<Response> UpdateSettings(kms::KeyService& keys, const Request& request,
+                                const SecurityContext& context) {
+  const std::string& name = request.PathParam("name");
+  WK_RETURN_IF_ERROR(Authorize(context, Action::kKeyManageVersions, name));
+  WK_ASSIGN_OR_RETURN(nlohmann::json body,
+                      ParseObject(request.body, {"min_decrypt_version", "rotation_period_s"}));
+  WK_ASSIGN_OR_RETURN(auto min_version, OptionalInteger(body, "min_decrypt_version",
+                                                        "/min_decrypt_version", 1, 999999999));
+  WK_ASSIGN_OR_RETURN(kms::KeyReport report, keys.GetKey(name));
+  if (min_version) {
+    WK_ASSIGN_OR_RETURN(report, keys.SetMinDecryptVersion(
+                                    name, static_cast<std::uint32_t>(*min_version)));
+  }
+  if (body.contains("rotation_period_s")) {
+    // null turns automatic rotation off; a number sets the period.
+    WK_ASSIGN_OR_RETURN(auto period, OptionalInteger(body, "rotation_period_s",
+                                                     "/rotation_period_s", 60, kMaxPeriod));
+    WK_ASSIGN_OR_RETURN(report, keys.SetRotationPeriod(name, period));
+  }
+  LogChange(context, "key_settings_changed", report);
+  return JsonResponse(200, KeyJson(report));
+}
+
+}  // namespace
+
+void RegisterKeyRoutes(server::Router& router, kms::KeyService& keys) {
+  auto route = [&](std::string method, std::string pattern,
+                   std::function<Result<Response>(const Request&, const SecurityContext&)> f) {
+    router.Add({std::move(method), std::move(pattern), server::RunOn::kWorker, false,
+                [f = std::move(f)](const Request& request, const SecurityContext& context) {
+                  return Respond(context, [&] { return f(request, context); });
+                }});
+  };
+  kms::KeyService* service = &keys;
+  route("POST", "/v1/keys", [service](const Request& r, const SecurityContext& c) {
+    return CreateKey(*service, r, c);
+  });
+  route("GET", "/v1/keys",
+        [service](const Request&, const SecurityContext& c) { return ListKeys(*service, c); });
+  route("GET", "/v1/keys/{name}", [service](const Request& r, const SecurityContext& c) {
+    return ShowKey(*service, r, c);
+  });
+  route("POST", "/v1/keys/{name}/rotate", [service](const Request& r, const SecurityContext& c) {
+    return RotateKey(*service, r, c);
+  });
+  route("PATCH", "/v1/keys/{name}", [service](const Request& r, const SecurityContext& c) {
+    return UpdateSettings(*service, r, c);
+  });
+
+  struct VersionRoute {
+    const char* suffix;
+    const char* event;
+    bool takes_wait;
+    VersionChange change;
+  };
+  const VersionRoute version_routes[] = {
+      {"disable", "key_version_disabled", false, Disable},
+      {"enable", "key_version_enabled", false, Enable},
+      {"schedule-destruction", "key_version_destruction_scheduled", true, Schedule},
+      {"cancel-destruction", "key_version_destruction_cancelled", false, Cancel},
+  };
+  for (const VersionRoute& entry : version_routes) {
+    route("POST", std::string("/v1/keys/{name}/versions/{version}/") + entry.suffix,
+          [service, entry](const Request& r, const SecurityContext& c) {
+            return ChangeVersion(*service, r, c, entry.event, entry.takes_wait, entry.change);
+          });
+  }
+}
+
+}  // namespace weftkit::api

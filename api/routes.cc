@@ -1,0 +1,50 @@
+#include "api/routes.h"
+
+#include "api/access_policy.h"
+#include "api/dek_routes.h"
+#include "api/key_routes.h"
+#include "api/responses.h"
+
+namespace weftkit::api {
+namespace {
+
+using server::Request;
+using server::Response;
+
+void RegisterOperationalRoutes(server::Router& router, const ApiDependencies& deps) {
+  // Liveness: answers while the process can serve HTTP at all; touches nothing else.
+  router.Add({"GET", "/healthz", server::RunOn::kInline, true,
+              [](const Request&, const SecurityContext&) {
+                return JsonResponse(200, {{"status", "ok"}});
+              }});
+
+  // Readiness: the HSM and the store answer. Runs on a worker because it calls both.
+  router.Add({"GET", "/readyz", server::RunOn::kWorker, true,
+              [check = deps.check_ready](const Request&, const SecurityContext& context) {
+                Status ready = check();
+                if (ready.ok()) return JsonResponse(200, {{"status", "ready"}});
+                Response response = ErrorResponse(context, ready.error());
+                response.status = 503;
+                return response;
+              }});
+
+  router.Add({"GET", "/metrics", server::RunOn::kInline, false,
+              [render = deps.render_metrics](const Request&, const SecurityContext& context) {
+                Status allowed = Authorize(context, Action::kMetricsRead, "");
+                if (!allowed.ok()) return ErrorResponse(context, allowed.error());
+                Response response;
+                response.content_type = "text/plain; version=0.0.4";
+                response.body = render();
+                return response;
+              }});
+}
+
+}  // namespace
+
+void RegisterRoutes(server::Router& router, const ApiDependencies& deps) {
+  RegisterOperationalRoutes(router, deps);
+  RegisterKeyRoutes(router, deps.keys);
+  RegisterDekRoutes(router, deps.keys, deps.max_batch_items);
+}
+
+}  // namespace weftkit::api

@@ -1,0 +1,25 @@
+// The server's HTTP API: every route, its handler, and the authorization each one requires.
+// docs/api.md and docs/openapi.yaml describe the same routes for integrators.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+
+#include "kms/key_service.h"
+#include "server/router.h"
+
+namespace weftkit::api {
+
+struct ApiDependencies {
+  kms::KeyService& keys;
+  // Readiness of the HSM and the store, for /readyz; runs on a worker thread.
+  std::function<Status()> check_ready;
+  // Prometheus text for /metrics.
+  std::function<std::string()> render_metrics;
+  std::size_t max_batch_items = 1000;
+};
+
+// Adds every route to `router`. The dependencies must outlive the router.
+void RegisterRoutes(server::Router& router, const ApiDependencies& deps);
+
+}  // namespace weftkit::api

@@ -1,0 +1,178 @@
+#include "pkcs11/return_codes.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <string>
+
+namespace weftkit::pkcs11 {
+namespace {
+
+struct ReturnCodeEntry {
+  CK_RV rv;
+  const char* name;
+};
+
+#define WK_RV_ENTRY(code) \
+  ReturnCodeEntry { code, #code }
+
+// The return codes of PKCS#11 2.40, as p11-kit's header defines them.
+constexpr auto kReturnCodes = std::to_array<ReturnCodeEntry>({
+    WK_RV_ENTRY(CKR_OK),
+    WK_RV_ENTRY(CKR_CANCEL),
+    WK_RV_ENTRY(CKR_HOST_MEMORY),
+    WK_RV_ENTRY(CKR_SLOT_ID_INVALID),
+    WK_RV_ENTRY(CKR_GENERAL_ERROR),
+    WK_RV_ENTRY(CKR_FUNCTION_FAILED),
+    WK_RV_ENTRY(CKR_ARGUMENTS_BAD),
+    WK_RV_ENTRY(CKR_NO_EVENT),
+    WK_RV_ENTRY(CKR_NEED_TO_CREATE_THREADS),
+    WK_RV_ENTRY(CKR_CANT_LOCK),
+    WK_RV_ENTRY(CKR_ATTRIBUTE_READ_ONLY),
+    WK_RV_ENTRY(CKR_ATTRIBUTE_SENSITIVE),
+    WK_RV_ENTRY(CKR_ATTRIBUTE_TYPE_INVALID),
+    WK_RV_ENTRY(CKR_ATTRIBUTE_VALUE_INVALID),
+    WK_RV_ENTRY(CKR_ACTION_PROHIBITED),
+    WK_RV_ENTRY(CKR_DATA_INVALID),
+    WK_RV_ENTRY(CKR_DATA_LEN_RANGE),
+    WK_RV_ENTRY(CKR_DEVICE_ERROR),
+    WK_RV_ENTRY(CKR_DEVICE_MEMORY),
+    WK_RV_ENTRY(CKR_DEVICE_REMOVED),
+    WK_RV_ENTRY(CKR_ENCRYPTED_DATA_INVALID),
+    WK_RV_ENTRY(CKR_ENCRYPTED_DATA_LEN_RANGE),
+    WK_RV_ENTRY(CKR_FUNCTION_CANCELED),
+    WK_RV_ENTRY(CKR_FUNCTION_NOT_PARALLEL),
+    WK_RV_ENTRY(CKR_FUNCTION_NOT_SUPPORTED),
+    WK_RV_ENTRY(CKR_KEY_HANDLE_INVALID),
+    WK_RV_ENTRY(CKR_KEY_SIZE_RANGE),
+    WK_RV_ENTRY(CKR_KEY_TYPE_INCONSISTENT),
+    WK_RV_ENTRY(CKR_KEY_NOT_NEEDED),
+    WK_RV_ENTRY(CKR_KEY_CHANGED),
+    WK_RV_ENTRY(CKR_KEY_NEEDED),
+    WK_RV_ENTRY(CKR_KEY_INDIGESTIBLE),
+    WK_RV_ENTRY(CKR_KEY_FUNCTION_NOT_PERMITTED),
+    WK_RV_ENTRY(CKR_KEY_NOT_WRAPPABLE),
+    WK_RV_ENTRY(CKR_KEY_UNEXTRACTABLE),
+    WK_RV_ENTRY(CKR_MECHANISM_INVALID),
+    WK_RV_ENTRY(CKR_MECHANISM_PARAM_INVALID),
+    WK_RV_ENTRY(CKR_OBJECT_HANDLE_INVALID),
+    WK_RV_ENTRY(CKR_OPERATION_ACTIVE),
+    WK_RV_ENTRY(CKR_OPERATION_NOT_INITIALIZED),
+    WK_RV_ENTRY(CKR_PIN_INCORRECT),
+    WK_RV_ENTRY(CKR_PIN_INVALID),
+    WK_RV_ENTRY(CKR_PIN_LEN_RANGE),
+    WK_RV_ENTRY(CKR_PIN_EXPIRED),
+    WK_RV_ENTRY(CKR_PIN_LOCKED),
+    WK_RV_ENTRY(CKR_SESSION_CLOSED),
+    WK_RV_ENTRY(CKR_SESSION_COUNT),
+    WK_RV_ENTRY(CKR_SESSION_HANDLE_INVALID),
+    WK_RV_ENTRY(CKR_SESSION_PARALLEL_NOT_SUPPORTED),
+    WK_RV_ENTRY(CKR_SESSION_READ_ONLY),
+    WK_RV_ENTRY(CKR_SESSION_EXISTS),
+    WK_RV_ENTRY(CKR_SESSION_READ_ONLY_EXISTS),
+    WK_RV_ENTRY(CKR_SESSION_READ_WRITE_SO_EXISTS),
+    WK_RV_ENTRY(CKR_SIGNATURE_INVALID),
+    WK_RV_ENTRY(CKR_SIGNATURE_LEN_RANGE),
+    WK_RV_ENTRY(CKR_TEMPLATE_INCOMPLETE),
+    WK_RV_ENTRY(CKR_TEMPLATE_INCONSISTENT),
+    WK_RV_ENTRY(CKR_TOKEN_NOT_PRESENT),
+    WK_RV_ENTRY(CKR_TOKEN_NOT_RECOGNIZED),
+    WK_RV_ENTRY(CKR_TOKEN_WRITE_PROTECTED),
+    WK_RV_ENTRY(CKR_UNWRAPPING_KEY_HANDLE_INVALID),
+    WK_RV_ENTRY(CKR_UNWRAPPING_KEY_SIZE_RANGE),
+    WK_RV_ENTRY(CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT),
+    WK_RV_ENTRY(CKR_USER_ALREADY_LOGGED_IN),
+    WK_RV_ENTRY(CKR_USER_NOT_LOGGED_IN),
+    WK_RV_ENTRY(CKR_USER_PIN_NOT_INITIALIZED),
+    WK_RV_ENTRY(CKR_USER_TYPE_INVALID),
+    WK_RV_ENTRY(CKR_USER_ANOTHER_ALREADY_LOGGED_IN),
+    WK_RV_ENTRY(CKR_USER_TOO_MANY_TYPES),
+    WK_RV_ENTRY(CKR_WRAPPED_KEY_INVALID),
+    WK_RV_ENTRY(CKR_WRAPPED_KEY_LEN_RANGE),
+    WK_RV_ENTRY(CKR_WRAPPING_KEY_HANDLE_INVALID),
+    WK_RV_ENTRY(CKR_WRAPPING_KEY_SIZE_RANGE),
+    WK_RV_ENTRY(CKR_WRAPPING_KEY_TYPE_INCONSISTENT),
+    WK_RV_ENTRY(CKR_RANDOM_SEED_NOT_SUPPORTED),
+    WK_RV_ENTRY(CKR_RANDOM_NO_RNG),
+    WK_RV_ENTRY(CKR_DOMAIN_PARAMS_INVALID),
+    WK_RV_ENTRY(CKR_CURVE_NOT_SUPPORTED),
+    WK_RV_ENTRY(CKR_BUFFER_TOO_SMALL),
+    WK_RV_ENTRY(CKR_SAVED_STATE_INVALID),
+    WK_RV_ENTRY(CKR_INFORMATION_SENSITIVE),
+    WK_RV_ENTRY(CKR_STATE_UNSAVEABLE),
+    WK_RV_ENTRY(CKR_CRYPTOKI_NOT_INITIALIZED),
+    WK_RV_ENTRY(CKR_CRYPTOKI_ALREADY_INITIALIZED),
+    WK_RV_ENTRY(CKR_MUTEX_BAD),
+    WK_RV_ENTRY(CKR_MUTEX_NOT_LOCKED),
+    WK_RV_ENTRY(CKR_NEW_PIN_MODE),
+    WK_RV_ENTRY(CKR_NEXT_OTP),
+    WK_RV_ENTRY(CKR_EXCEEDED_MAX_ITERATIONS),
+    WK_RV_ENTRY(CKR_FIPS_SELF_TEST_FAILED),
+    WK_RV_ENTRY(CKR_LIBRARY_LOAD_FAILED),
+    WK_RV_ENTRY(CKR_PIN_TOO_WEAK),
+    WK_RV_ENTRY(CKR_PUBLIC_KEY_INVALID),
+    WK_RV_ENTRY(CKR_FUNCTION_REJECTED),
+});
+
+#undef WK_RV_ENTRY
+
+// Codes after which the session, login, token or device must be assumed gone.
+constexpr auto kConnectionLost = std::to_array<CK_RV>({
+    CKR_SESSION_HANDLE_INVALID,
+    CKR_SESSION_CLOSED,
+    CKR_USER_NOT_LOGGED_IN,
+    CKR_DEVICE_REMOVED,
+    CKR_DEVICE_ERROR,
+    CKR_TOKEN_NOT_PRESENT,
+    CKR_TOKEN_NOT_RECOGNIZED,
+    CKR_CRYPTOKI_NOT_INITIALIZED,
+    CKR_SLOT_ID_INVALID,
+});
+
+constexpr auto kStaleHandle = std::to_array<CK_RV>({
+    CKR_OBJECT_HANDLE_INVALID,
+    CKR_KEY_HANDLE_INVALID,
+});
+
+constexpr auto kLoginFailed = std::to_array<CK_RV>({
+    CKR_PIN_INCORRECT,
+    CKR_PIN_INVALID,
+    CKR_PIN_LEN_RANGE,
+    CKR_PIN_EXPIRED,
+    CKR_PIN_LOCKED,
+    CKR_USER_PIN_NOT_INITIALIZED,
+});
+
+template <std::size_t N>
+bool Contains(const std::array<CK_RV, N>& table, CK_RV rv) {
+  return std::find(table.begin(), table.end(), rv) != table.end();
+}
+
+}  // namespace
+
+const char* ReturnCodeName(CK_RV rv) {
+  for (const ReturnCodeEntry& entry : kReturnCodes) {
+    if (entry.rv == rv) return entry.name;
+  }
+  thread_local char unknown[32];
+  std::snprintf(unknown, sizeof(unknown), "CKR_0x%08lX", static_cast<unsigned long>(rv));
+  return unknown;
+}
+
+bool IsConnectionLost(CK_RV rv) { return Contains(kConnectionLost, rv); }
+
+bool IsStaleHandle(CK_RV rv) { return Contains(kStaleHandle, rv); }
+
+Error ToError(CK_RV rv, std::string_view operation) {
+  std::string detail = std::string(operation) + " failed: " + ReturnCodeName(rv);
+  if (IsConnectionLost(rv)) {
+    return Error(ErrorKind::kUnavailable, "hsm_unavailable", std::move(detail));
+  }
+  if (IsStaleHandle(rv)) return Error(ErrorKind::kInternal, "hsm_stale_handle", std::move(detail));
+  if (Contains(kLoginFailed, rv)) {
+    return Error(ErrorKind::kFailedPrecondition, "hsm_login_failed", std::move(detail));
+  }
+  return Error(ErrorKind::kInternal, "hsm_error", std::move(detail));
+}
+
+}  // namespace weftkit::pkcs11

@@ -1,0 +1,546 @@
+#include "server/http_server.h"
+
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cctype>
+#include <condition_variable>
+#include <csignal>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "common/log.h"
+#include "server/peer_certificate.h"
+#include "server/request_id.h"
+
+namespace weftkit::server {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using beast::error_code;
+
+constexpr std::size_t kReadChunk = 4096;
+// How long a closing connection waits for the client's close_notify before dropping the socket.
+constexpr std::chrono::milliseconds kShutdownTimeout{1000};
+
+std::string EndpointText(const tcp::socket& socket) {
+  error_code ec;
+  tcp::endpoint endpoint = socket.remote_endpoint(ec);
+  if (ec) return "unknown";
+  std::string host = endpoint.address().to_string();
+  if (endpoint.address().is_v6()) host = "[" + host + "]";
+  return host + ":" + std::to_string(endpoint.port());
+}
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// A malformed request, as opposed to the peer leaving or a timeout: only these get a 400.
+bool IsParseError(const error_code& ec) {
+  static const error_code kSample = http::make_error_code(http::error::bad_target);
+  return ec.category() == kSample.category() && ec != http::error::end_of_stream &&
+         ec != http::error::partial_message;
+}
+
+// The SSL_CTX with one more reference, for asio::ssl::context to adopt.
+SSL_CTX* NewReference(SSL_CTX* ctx) {
+  SSL_CTX_up_ref(ctx);
+  return ctx;
+}
+
+// Beast 1.74 has its own string_view type.
+std::string_view Std(beast::string_view text) { return {text.data(), text.size()}; }
+
+class Connection;
+
+// Everything the listener and the connections share. Member order matters: the I/O context is
+// destroyed before the registry, dispatcher and TLS context, because destroying it destroys
+// queued handlers, which may hold the last reference to a connection.
+class ServerCore {
+ public:
+  ServerCore(HttpServerSettings settings, std::unique_ptr<TlsContext> tls, const Router& router,
+       Authenticator authenticator, WorkerPool& workers, ServerMetrics metrics,
+       tcp::endpoint endpoint);
+  ~ServerCore();
+
+  Status Start();
+  void Stop();
+  std::uint16_t port() const { return port_.load(); }
+
+  const HttpServerSettings& settings() const { return settings_; }
+  ssl::context& ssl_context() { return ssl_context_; }
+  RequestDispatcher& dispatcher() { return dispatcher_; }
+  const ServerMetrics& metrics() const { return metrics_; }
+  void Unregister(std::uint64_t id);
+
+ private:
+  void Accept();
+  void OnAccept(error_code ec, tcp::socket socket);
+  void Admit(tcp::socket socket);
+  bool WaitForConnections(std::chrono::milliseconds timeout);
+  void ForEachConnection(void (Connection::*action)());
+  void RunIoThread();
+
+  const HttpServerSettings settings_;
+  std::unique_ptr<TlsContext> tls_;
+  ssl::context ssl_context_;
+  const ServerMetrics metrics_;
+  RequestDispatcher dispatcher_;
+  const tcp::endpoint endpoint_;
+  std::atomic<std::uint16_t> port_{0};
+
+  std::mutex mutex_;
+  std::condition_variable all_closed_;
+  std::map<std::uint64_t, std::weak_ptr<Connection>> connections_;
+  std::uint64_t next_id_ = 0;
+  bool started_ = false;
+  bool stopping_ = false;
+
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
+};
+
+// One client connection, driven entirely on its own strand.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(ServerCore& server, tcp::socket socket, std::uint64_t id);
+  ~Connection();
+
+  void Start();
+  // Stop reading new requests: closes the connection now if it is waiting for one, otherwise
+  // after the response in progress.
+  void BeginDrain();
+  // Closes the socket now, whatever is in progress.
+  void Abort();
+
+ private:
+  enum class State { kHandshake, kIdle, kReading, kProcessing, kWriting, kClosing };
+
+  void OnHandshake(error_code ec);
+  void AwaitRequest(std::chrono::milliseconds timeout);
+  void OnFirstBytes(error_code ec, std::size_t bytes);
+  void ReadRequest();
+  void OnRead(error_code ec);
+  void RejectAndClose(int status, const char* code);
+  void HandleRequest();
+  Request BuildRequest(http::request<http::string_body> message, std::string request_id);
+  void WriteResponse(Response response, bool close);
+  void OnWrite(error_code ec, bool close);
+  void Shutdown();
+  void CloseSocket();
+
+  ServerCore& server_;
+  const std::uint64_t id_;
+  const std::string peer_;
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;  // must live until its write completes
+  PeerCertificate peer_certificate_;
+  State state_ = State::kHandshake;
+  bool draining_ = false;
+};
+
+// ---- Connection -------------------------------------------------------------------------------
+
+Connection::Connection(ServerCore& server, tcp::socket socket, std::uint64_t id)
+    : server_(server),
+      id_(id),
+      peer_(EndpointText(socket)),
+      stream_(std::move(socket), server.ssl_context()) {
+  server_.metrics().connections_open->Add(1);
+}
+
+Connection::~Connection() {
+  server_.metrics().connections_open->Add(-1);
+  server_.Unregister(id_);
+}
+
+void Connection::Start() {
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    beast::get_lowest_layer(self->stream_).expires_after(self->server_.settings().handshake_timeout);
+    self->stream_.async_handshake(ssl::stream_base::server,
+                                  [self](error_code ec) { self->OnHandshake(ec); });
+  });
+}
+
+void Connection::BeginDrain() {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    self->draining_ = true;
+    if (self->state_ == State::kIdle) self->CloseSocket();
+  });
+}
+
+void Connection::Abort() {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] { self->CloseSocket(); });
+}
+
+void Connection::OnHandshake(error_code ec) {
+  if (ec) {
+    log::Info("tls_handshake_failed", {{"peer", peer_}, {"reason", ec.message()}});
+    return;
+  }
+  // With SSL_VERIFY_PEER a presented certificate that fails verification aborts the handshake,
+  // so a certificate seen here has been verified; the result check is a second line.
+  X509* cert = SSL_get0_peer_certificate(stream_.native_handle());
+  if (cert != nullptr && SSL_get_verify_result(stream_.native_handle()) != X509_V_OK) return;
+  Result<PeerCertificate> described = DescribePeerCertificate(cert);
+  if (!described.ok()) {
+    log::Warning("peer_certificate_unreadable", {{"peer", peer_},
+                                                 {"detail", described.error().detail()}});
+    return CloseSocket();
+  }
+  peer_certificate_ = std::move(described).value();
+  AwaitRequest(server_.settings().read_timeout);
+}
+
+// Waits up to `timeout` for the first bytes of the next request; the read timeout for the whole
+// request starts once they arrive.
+void Connection::AwaitRequest(std::chrono::milliseconds timeout) {
+  if (draining_) return Shutdown();
+  state_ = State::kIdle;
+  if (buffer_.size() > 0) return ReadRequest();
+  beast::get_lowest_layer(stream_).expires_after(timeout);
+  stream_.async_read_some(buffer_.prepare(kReadChunk),
+                          [self = shared_from_this()](error_code ec, std::size_t bytes) {
+                            self->OnFirstBytes(ec, bytes);
+                          });
+}
+
+void Connection::OnFirstBytes(error_code ec, std::size_t bytes) {
+  buffer_.commit(bytes);
+  if (ec) return;  // peer left, idle timeout, or closed by a drain
+  ReadRequest();
+}
+
+void Connection::ReadRequest() {
+  state_ = State::kReading;
+  const HttpServerSettings& settings = server_.settings();
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(settings.max_header_bytes));
+  parser_->body_limit(settings.max_body_bytes);
+  beast::get_lowest_layer(stream_).expires_after(settings.read_timeout);
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](error_code ec, std::size_t) { self->OnRead(ec); });
+}
+
+void Connection::OnRead(error_code ec) {
+  if (ec == http::error::header_limit) return RejectAndClose(431, "headers_too_large");
+  if (ec == http::error::body_limit) return RejectAndClose(413, "payload_too_large");
+  if (ec == beast::error::timeout) {
+    log::Info("request_read_timeout", {{"peer", peer_}});
+    return;
+  }
+  if (ec && !IsParseError(ec)) return;  // the peer left, or a drain closed the socket
+  if (ec) return RejectAndClose(400, "malformed_request");
+  HandleRequest();
+}
+
+void Connection::RejectAndClose(int status, const char* code) {
+  state_ = State::kProcessing;
+  Request request;
+  Result<std::string> id = NewRequestId();
+  request.request_id = id.ok() ? id.value() : "";
+  request.peer = peer_;
+  if (parser_ && parser_->is_header_done()) {
+    request.method = std::string(Std(parser_->get().method_string()));
+  }
+  WriteResponse(server_.dispatcher().Reject(request, status, code), /*close=*/true);
+}
+
+void Connection::HandleRequest() {
+  state_ = State::kProcessing;
+  Result<std::string> id = NewRequestId();
+  bool keep_alive = parser_->get().keep_alive();
+  Request request = BuildRequest(parser_->release(), id.ok() ? id.value() : "");
+  parser_.reset();
+  if (!id.ok()) {
+    Error unavailable = id.error();
+    return WriteResponse(server_.dispatcher().Reject(request, 503, unavailable.code()), true);
+  }
+  server_.dispatcher().Dispatch(
+      std::move(request), [self = shared_from_this(), keep_alive](Response response) {
+        asio::post(self->stream_.get_executor(),
+                   [self, keep_alive, response = std::move(response)]() mutable {
+                     self->WriteResponse(std::move(response), !keep_alive);
+                   });
+      });
+}
+
+Request Connection::BuildRequest(http::request<http::string_body> message,
+                                 std::string request_id) {
+  Request request;
+  request.method = std::string(Std(message.method_string()));
+  std::string_view target = Std(message.target());
+  std::size_t query = target.find('?');
+  request.path = std::string(target.substr(0, query));
+  if (query != std::string_view::npos) request.query = std::string(target.substr(query + 1));
+  for (const auto& field : message) {
+    request.headers.emplace_back(Lower(Std(field.name_string())), std::string(Std(field.value())));
+  }
+  request.body = std::move(message.body());
+  request.request_id = std::move(request_id);
+  request.peer = peer_;
+  request.peer_certificate = peer_certificate_;
+  return request;
+}
+
+void Connection::WriteResponse(Response response, bool close) {
+  state_ = State::kWriting;
+  close = close || draining_;
+  response_ = {};
+  response_.version(11);
+  response_.result(static_cast<unsigned>(response.status));
+  response_.set(http::field::content_type, response.content_type);
+  for (auto& [name, value] : response.headers) response_.insert(name, value);
+  response_.body() = std::move(response.body);
+  response_.keep_alive(!close);
+  response_.prepare_payload();
+  beast::get_lowest_layer(stream_).expires_after(server_.settings().write_timeout);
+  http::async_write(stream_, response_,
+                    [self = shared_from_this(), close](error_code ec, std::size_t) {
+                      self->OnWrite(ec, close);
+                    });
+}
+
+void Connection::OnWrite(error_code ec, bool close) {
+  response_ = {};
+  if (ec) return;
+  if (close) return Shutdown();
+  AwaitRequest(server_.settings().idle_timeout);
+}
+
+// Sends close_notify and waits briefly for the client's, so that the client reads our last
+// response as complete rather than as a reset.
+void Connection::Shutdown() {
+  state_ = State::kClosing;
+  beast::get_lowest_layer(stream_).expires_after(kShutdownTimeout);
+  stream_.async_shutdown([self = shared_from_this()](error_code) { self->CloseSocket(); });
+}
+
+void Connection::CloseSocket() {
+  error_code ignored;
+  beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+  beast::get_lowest_layer(stream_).close();
+}
+
+// ---- ServerCore ----------------------------------------------------------------------------
+
+ServerCore::ServerCore(HttpServerSettings settings, std::unique_ptr<TlsContext> tls,
+                       const Router& router, Authenticator authenticator, WorkerPool& workers,
+                       ServerMetrics metrics, tcp::endpoint endpoint)
+    : settings_(std::move(settings)),
+      tls_(std::move(tls)),
+      // asio::ssl::context adopts one reference; TlsContext keeps its own.
+      ssl_context_(NewReference(tls_->native_handle())),
+      metrics_(metrics),
+      dispatcher_(router, std::move(authenticator), workers, metrics),
+      endpoint_(endpoint),
+      work_(asio::make_work_guard(io_)),
+      acceptor_(asio::make_strand(io_)) {}
+
+ServerCore::~ServerCore() {
+  Stop();
+  while (!dispatcher_.WaitForWorkerTasks(std::chrono::seconds(5))) {
+    log::Warning("server_waiting_for_workers",
+                 {{"in_flight", std::to_string(dispatcher_.worker_tasks_in_flight())}});
+  }
+}
+
+Status ServerCore::Start() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (started_) return Error(ErrorKind::kFailedPrecondition, "server_started", "started twice");
+    started_ = true;
+  }
+  error_code ec;
+  acceptor_.open(endpoint_.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint_, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Error(ErrorKind::kUnavailable, "listen_failed",
+                 "cannot listen on " + endpoint_.address().to_string() + ":" +
+                     std::to_string(endpoint_.port()) + ": " + ec.message());
+  }
+  port_ = acceptor_.local_endpoint().port();
+  Accept();
+  for (std::size_t i = 0; i < settings_.io_threads; ++i) {
+    threads_.emplace_back([this] { RunIoThread(); });
+  }
+  log::Info("server_listening", {{"address", endpoint_.address().to_string()},
+                                 {"port", std::to_string(port_.load())}});
+  return OkStatus();
+}
+
+void ServerCore::RunIoThread() {
+  for (;;) {
+    try {
+      io_.run();
+      return;
+    } catch (const std::exception& e) {
+      // Handlers do not throw by design; if one does, log it and keep the thread serving.
+      log::Error("io_thread_exception", {{"what", e.what()}});
+    }
+  }
+}
+
+void ServerCore::Accept() {
+  acceptor_.async_accept(asio::make_strand(io_), [this](error_code ec, tcp::socket socket) {
+    OnAccept(ec, std::move(socket));
+  });
+}
+
+void ServerCore::OnAccept(error_code ec, tcp::socket socket) {
+  if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+  if (ec) {
+    log::Warning("accept_failed", {{"reason", ec.message()}});
+  } else {
+    Admit(std::move(socket));
+  }
+  Accept();
+}
+
+void ServerCore::Admit(tcp::socket socket) {
+  std::shared_ptr<Connection> connection;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!stopping_ && connections_.size() < settings_.max_connections) {
+      connection = std::make_shared<Connection>(*this, std::move(socket), next_id_);
+      connections_.emplace(next_id_++, connection);
+    }
+  }
+  if (!connection) {
+    metrics_.connections_rejected->WithLabels({"max_connections"}).Increment();
+    error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  connection->Start();
+}
+
+void ServerCore::Unregister(std::uint64_t id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  connections_.erase(id);
+  if (connections_.empty()) all_closed_.notify_all();
+}
+
+void ServerCore::Stop() {
+  std::size_t open = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!started_ || stopping_) return;
+    stopping_ = true;
+    open = connections_.size();
+  }
+  log::Info("server_stopping", {{"connections", std::to_string(open)}});
+  asio::post(acceptor_.get_executor(), [this] {
+    error_code ignored;
+    acceptor_.close(ignored);
+  });
+  ForEachConnection(&Connection::BeginDrain);
+  if (!WaitForConnections(settings_.drain_timeout)) {
+    log::Warning("server_drain_timeout", {});
+    ForEachConnection(&Connection::Abort);
+    WaitForConnections(kShutdownTimeout);
+  }
+  work_.reset();
+  io_.stop();
+  for (std::thread& thread : threads_) thread.join();
+  log::Info("server_stopped", {});
+}
+
+void ServerCore::ForEachConnection(void (Connection::*action)()) {
+  std::vector<std::shared_ptr<Connection>> live;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& [id, weak] : connections_) {
+      if (auto connection = weak.lock()) live.push_back(std::move(connection));
+    }
+  }
+  for (auto& connection : live) ((*connection).*action)();
+}
+
+bool ServerCore::WaitForConnections(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return all_closed_.wait_for(lock, timeout, [this] { return connections_.empty(); });
+}
+
+}  // namespace
+
+// The server's state lives in ServerCore; Impl only gives it the name the header declares.
+class HttpServer::Impl : public ServerCore {
+ public:
+  using ServerCore::ServerCore;
+};
+
+// ---- HttpServer ------------------------------------------------------------------------------
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Create(HttpServerSettings settings,
+                                                       const Router& router,
+                                                       Authenticator authenticator,
+                                                       WorkerPool& workers, Metrics& metrics) {
+  if (settings.io_threads == 0 || settings.max_connections == 0 ||
+      settings.max_header_bytes == 0 || settings.max_header_bytes > UINT32_MAX) {
+    return Error(ErrorKind::kInvalidArgument, "server_settings_invalid",
+                 "io_threads, max_connections and max_header_bytes must be positive");
+  }
+  error_code ec;
+  asio::ip::address address = asio::ip::make_address(settings.listen_address, ec);
+  if (ec) {
+    return Error(ErrorKind::kInvalidArgument, "listen_address_invalid",
+                 "not an IP address: " + settings.listen_address);
+  }
+  WK_ASSIGN_OR_RETURN(std::unique_ptr<TlsContext> tls, TlsContext::Create(settings.tls));
+  WK_ASSIGN_OR_RETURN(ServerMetrics server_metrics, ServerMetrics::Register(metrics));
+  tcp::endpoint endpoint(address, settings.port);
+  auto impl = std::make_unique<Impl>(std::move(settings), std::move(tls), router,
+                                     std::move(authenticator), workers, server_metrics, endpoint);
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() = default;
+
+Status HttpServer::Start() { return impl_->Start(); }
+
+std::uint16_t HttpServer::port() const { return impl_->port(); }
+
+void HttpServer::Stop() { impl_->Stop(); }
+
+void HttpServer::RunUntilSignal() {
+  asio::io_context signal_io;
+  asio::signal_set signals(signal_io, SIGINT, SIGTERM);
+  signals.async_wait([](const error_code& ec, int signal) {
+    if (!ec) log::Info("signal_received", {{"signal", std::to_string(signal)}});
+  });
+  signal_io.run();
+  Stop();
+}
+
+}  // namespace weftkit::server

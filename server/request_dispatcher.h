@@ -1,0 +1,88 @@
+// RequestDispatcher: what happens to a complete, parsed request, free of Beast so that it can
+// be read and tested on its own.
+//
+// For each request it finds the route (404 and 405 problems otherwise), runs public kInline
+// handlers on the calling I/O thread, and sends everything else through the bounded worker pool
+// (a full queue answers 503 "overloaded" with Retry-After: 1). Non-public routes need a verified
+// client certificate (401 "client_certificate_required" without one) and then the Authenticator,
+// which runs on the worker because it may read the store; its error becomes the problem
+// response. A handler that throws yields 500 "internal"; the exception is logged with the
+// request id, never echoed.
+//
+// Every response leaving here carries X-Request-Id, Cache-Control: no-store,
+// X-Content-Type-Options: nosniff and Strict-Transport-Security, is counted in the server
+// metrics and produces one access-log line (request id, peer, principal, method, route pattern,
+// status, duration), never bodies or credentials.
+//
+// Thread safety: Dispatch and Reject may be called from any thread. The Router, WorkerPool and
+// ServerMetrics' registry must outlive the dispatcher and every task it submitted.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include "common/error.h"
+#include "common/security_context.h"
+#include "server/http_types.h"
+#include "server/router.h"
+#include "server/server_metrics.h"
+#include "server/worker_pool.h"
+
+namespace weftkit::server {
+
+// Turns a request on a non-public route into a SecurityContext, or fails (usually
+// kUnauthenticated, which answers 401). Runs on a worker thread; must be thread-safe.
+using Authenticator = std::function<Result<SecurityContext>(const Request&)>;
+
+// Receives the finished response exactly once, on the I/O thread (inline routes and early
+// refusals) or on a worker thread.
+using Completion = std::function<void(Response)>;
+
+class RequestDispatcher {
+ public:
+  RequestDispatcher(const Router& router, Authenticator authenticator, WorkerPool& workers,
+                    ServerMetrics metrics);
+  RequestDispatcher(const RequestDispatcher&) = delete;
+  RequestDispatcher& operator=(const RequestDispatcher&) = delete;
+
+  // Routes `request` (request_id, peer and peer_certificate already filled in) and calls `done`
+  // with the finished response.
+  void Dispatch(Request request, Completion done);
+
+  // The finished problem response for a request refused before dispatch (limits, malformed
+  // input); `request` may be partly filled. Logged and counted like any other response.
+  Response Reject(const Request& request, int status, const std::string& code);
+
+  // Requests handed to the worker pool whose completion has not yet been destroyed.
+  std::size_t worker_tasks_in_flight() const;
+  // Blocks until worker_tasks_in_flight() is zero or `timeout` passes; true when zero.
+  bool WaitForWorkerTasks(std::chrono::milliseconds timeout) const;
+
+ private:
+  struct Exchange;
+  class WorkerTask;
+  friend class WorkerTask;
+
+  void RunInline(Exchange exchange, Completion done);
+  void Submit(Exchange exchange, Completion done);
+  void RunOnWorker(Exchange& exchange, const Completion& done);
+  Result<SecurityContext> Authenticate(const Exchange& exchange) const;
+  Response Handle(Exchange& exchange, const SecurityContext& context);
+  Response Finish(const Exchange& exchange, Response response) const;
+  void TaskFinished();
+
+  const Router& router_;
+  const Authenticator authenticator_;
+  WorkerPool& workers_;
+  const ServerMetrics metrics_;
+
+  mutable std::mutex in_flight_mutex_;
+  mutable std::condition_variable in_flight_zero_;
+  std::size_t in_flight_ = 0;
+};
+
+}  // namespace weftkit::server

@@ -1,0 +1,69 @@
+#include "test/support/softhsm_token.h"
+
+#include <openssl/rand.h>
+#include <stdlib.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "pkcs11/hsm.h"
+
+namespace weftkit::test {
+namespace {
+
+std::string RandomPin() {
+  std::array<unsigned char, 8> bytes{};
+  if (RAND_bytes(bytes.data(), bytes.size()) != 1) return {};
+  std::string pin;
+  char hex[3];
+  for (unsigned char byte : bytes) {
+    std::snprintf(hex, sizeof(hex), "%02x", byte);
+    pin += hex;
+  }
+  return pin;
+}
+
+bool WriteConfig(const std::filesystem::path& dir) {
+  std::filesystem::create_directory(dir / "tokens");
+  std::ofstream conf(dir / "softhsm2.conf");
+  conf << "directories.tokendir = " << (dir / "tokens").string() << "\n"
+       << "objectstore.backend = file\n"
+       << "log.level = ERROR\n"
+       << "slots.removable = false\n";
+  return static_cast<bool>(conf);
+}
+
+}  // namespace
+
+std::unique_ptr<SoftHsmToken> SoftHsmToken::Create(std::string label) {
+  std::string pattern = (std::filesystem::temp_directory_path() / "weftkit-softhsm-XXXXXX");
+  if (mkdtemp(pattern.data()) == nullptr) {
+    std::cerr << "SoftHsmToken: mkdtemp failed\n";
+    return nullptr;
+  }
+  std::unique_ptr<SoftHsmToken> token(
+      new SoftHsmToken(pattern, std::move(label), RandomPin(), RandomPin()));
+  if (token->pin_.empty() || !WriteConfig(token->dir_)) {
+    std::cerr << "SoftHsmToken: cannot write the SoftHSM configuration\n";
+    return nullptr;
+  }
+  setenv("SOFTHSM2_CONF", token->conf_path().c_str(), /*overwrite=*/1);
+
+  Status status =
+      pkcs11::Hsm::InitToken(kModulePath, token->label_, SecretBytes::CopyOf(token->so_pin_),
+                             SecretBytes::CopyOf(token->pin_));
+  if (!status.ok()) {
+    std::cerr << "SoftHsmToken: " << status.error().ToString() << "\n";
+    return nullptr;
+  }
+  return token;
+}
+
+SoftHsmToken::~SoftHsmToken() {
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+}  // namespace weftkit::test
