@@ -31,7 +31,20 @@ struct DekOperation {
   Action action;
   std::vector<std::string_view> fields;
   ItemRunner run;
+  server::CounterFamily* counter = nullptr;  // kms_dek_operations_total
 };
+
+// Runs one item and counts its outcome.
+Result<ItemOutput> RunItem(kms::KeyService& keys, const DekOperation& op, const std::string& key,
+                           nlohmann::json& item, const std::string& pointer) {
+  Status fields = CheckObjectFields(item, op.fields, pointer);
+  Result<ItemOutput> output =
+      fields.ok() ? op.run(keys, key, item, pointer) : Result<ItemOutput>(fields.error());
+  if (op.counter != nullptr) {
+    op.counter->WithLabels({op.name, output.ok() ? "ok" : output.error().code()}).Increment();
+  }
+  return output;
+}
 
 Result<kms::EncryptionContext> ContextOf(const nlohmann::json& item, const std::string& pointer) {
   WK_ASSIGN_OR_RETURN(auto entries, OptionalStringMap(item, "context", pointer + "/context"));
@@ -144,8 +157,9 @@ Result<Response> RunSingle(kms::KeyService& keys, const DekOperation& op, const 
                            const SecurityContext& context) {
   const std::string& key = request.PathParam("name");
   WK_RETURN_IF_ERROR(Authorize(context, op.action, key));
-  WK_ASSIGN_OR_RETURN(nlohmann::json item, ParseObject(request.body, op.fields));
-  WK_ASSIGN_OR_RETURN(ItemOutput output, op.run(keys, key, item, ""));
+  WK_ASSIGN_OR_RETURN(nlohmann::json item, ParseJsonObject(request.body));
+  // An empty body is an empty item; a body that is not a JSON object never reaches RunItem.
+  WK_ASSIGN_OR_RETURN(ItemOutput output, RunItem(keys, op, key, item, ""));
   std::string body;
   AppendItem(body, output, false);
   return SensitiveResponse(std::move(body));
@@ -168,9 +182,7 @@ Result<Response> RunBatch(kms::KeyService& keys, const DekOperation& op, std::si
     if (index > 0) out.push_back(',');
     std::string pointer = "/items/" + std::to_string(index);
     nlohmann::json& item = (*items)[index];
-    Status fields = CheckObjectFields(item, op.fields, pointer);
-    Result<ItemOutput> output =
-        fields.ok() ? op.run(keys, key, item, pointer) : Result<ItemOutput>(fields.error());
+    Result<ItemOutput> output = RunItem(keys, op, key, item, pointer);
     if (output.ok()) {
       AppendItem(out, *output, true);
     } else {
@@ -183,10 +195,14 @@ Result<Response> RunBatch(kms::KeyService& keys, const DekOperation& op, std::si
 
 }  // namespace
 
-void RegisterDekRoutes(server::Router& router, kms::KeyService& keys,
+void RegisterDekRoutes(server::Router& router, kms::KeyService& keys, server::Metrics& metrics,
                        std::size_t max_batch_items) {
   kms::KeyService* service = &keys;
+  auto counter = metrics.AddCounter("kms_dek_operations_total",
+                                    "DEK operations by operation and outcome (ok or error code)",
+                                    {"operation", "outcome"});
   for (DekOperation& op : Operations()) {
+    if (counter.ok()) op.counter = *counter;
     auto shared = std::make_shared<const DekOperation>(std::move(op));
     router.Add({"POST", "/v1/keys/{name}/" + std::string(shared->name), server::RunOn::kWorker,
                 false, [service, shared](const Request& request, const SecurityContext& context) {

@@ -10,10 +10,14 @@
 #include <cstddef>
 
 #include "kms/key_service.h"
+#include "server/metrics.h"
 #include "server/router.h"
 
 namespace weftkit::api {
 
-void RegisterDekRoutes(server::Router& router, kms::KeyService& keys, std::size_t max_batch_items);
+// Also registers kms_dek_operations_total{operation,outcome} in `metrics`, counted per item;
+// the outcome is "ok" or the error code.
+void RegisterDekRoutes(server::Router& router, kms::KeyService& keys, server::Metrics& metrics,
+                       std::size_t max_batch_items);
 
 }  // namespace weftkit::api

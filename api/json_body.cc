@@ -14,9 +14,15 @@ Error InvalidField(const std::string& pointer, const std::string& expected) {
 
 Result<nlohmann::json> ParseObject(std::string_view body,
                                    const std::vector<std::string_view>& allowed) {
+  WK_ASSIGN_OR_RETURN(nlohmann::json parsed, ParseJsonObject(body));
+  WK_RETURN_IF_ERROR(CheckObjectFields(parsed, allowed, ""));
+  return parsed;
+}
+
+Result<nlohmann::json> ParseJsonObject(std::string_view body) {
   if (body.empty()) return nlohmann::json::object();
-  // No exceptions: parse errors come back as a discarded value. Depth is bounded by the body
-  // size limit and nlohmann's recursive parser handles that size.
+  // No exceptions: parse errors come back as a discarded value. nlohmann's parser and destructor
+  // do not recurse, so even a body of a million nested brackets is safe to parse and drop.
   nlohmann::json parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) {
     return Error(ErrorKind::kInvalidArgument, "malformed_json", "request body is not valid JSON");
@@ -24,7 +30,6 @@ Result<nlohmann::json> ParseObject(std::string_view body,
   if (!parsed.is_object()) {
     return Error(ErrorKind::kInvalidArgument, "malformed_json", "request body is not an object");
   }
-  WK_RETURN_IF_ERROR(CheckObjectFields(parsed, allowed, ""));
   return parsed;
 }
 

@@ -18,6 +18,9 @@
 
 namespace weftkit::api {
 
+// Parses `body` as a JSON object, of any keys. An empty body counts as {}.
+Result<nlohmann::json> ParseJsonObject(std::string_view body);
+
 // Parses `body` as a JSON object whose keys are all in `allowed`. An empty body counts as {}.
 Result<nlohmann::json> ParseObject(std::string_view body,
                                    const std::vector<std::string_view>& allowed);

@@ -29,12 +29,12 @@ void RegisterOperationalRoutes(server::Router& router, const ApiDependencies& de
               }});
 
   router.Add({"GET", "/metrics", server::RunOn::kInline, false,
-              [render = deps.render_metrics](const Request&, const SecurityContext& context) {
+              [metrics = &deps.metrics](const Request&, const SecurityContext& context) {
                 Status allowed = Authorize(context, Action::kMetricsRead, "");
                 if (!allowed.ok()) return ErrorResponse(context, allowed.error());
                 Response response;
                 response.content_type = "text/plain; version=0.0.4";
-                response.body = render();
+                response.body = metrics->Render();
                 return response;
               }});
 }
@@ -44,7 +44,7 @@ void RegisterOperationalRoutes(server::Router& router, const ApiDependencies& de
 void RegisterRoutes(server::Router& router, const ApiDependencies& deps) {
   RegisterOperationalRoutes(router, deps);
   RegisterKeyRoutes(router, deps.keys);
-  RegisterDekRoutes(router, deps.keys, deps.max_batch_items);
+  RegisterDekRoutes(router, deps.keys, deps.metrics, deps.max_batch_items);
 }
 
 }  // namespace weftkit::api

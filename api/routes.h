@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "kms/key_service.h"
+#include "server/metrics.h"
 #include "server/router.h"
 
 namespace weftkit::api {
@@ -14,8 +15,8 @@ struct ApiDependencies {
   kms::KeyService& keys;
   // Readiness of the HSM and the store, for /readyz; runs on a worker thread.
   std::function<Status()> check_ready;
-  // Prometheus text for /metrics.
-  std::function<std::string()> render_metrics;
+  // The registry /metrics renders; routes add their own families to it.
+  server::Metrics& metrics;
   std::size_t max_batch_items = 1000;
 };
 

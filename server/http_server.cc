@@ -64,6 +64,14 @@ bool IsParseError(const error_code& ec) {
          ec != http::error::partial_message;
 }
 
+// A fresh request id, or "" (logged) in the unlikely case that the random generator fails.
+std::string RequestIdOrEmpty() {
+  Result<std::string> id = NewRequestId();
+  if (id.ok()) return std::move(id).value();
+  log::Error("request_id_failed", {{"detail", id.error().detail()}});
+  return std::string();
+}
+
 // The SSL_CTX with one more reference, for asio::ssl::context to adopt.
 SSL_CTX* NewReference(SSL_CTX* ctx) {
   SSL_CTX_up_ref(ctx);
@@ -81,8 +89,8 @@ class Connection;
 class ServerCore {
  public:
   ServerCore(HttpServerSettings settings, std::unique_ptr<TlsContext> tls, const Router& router,
-       Authenticator authenticator, WorkerPool& workers, ServerMetrics metrics,
-       tcp::endpoint endpoint);
+             Authenticator authenticator, WorkerPool& workers, ServerMetrics metrics,
+             tcp::endpoint endpoint);
   ~ServerCore();
 
   Status Start();
@@ -182,7 +190,8 @@ Connection::~Connection() {
 
 void Connection::Start() {
   asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-    beast::get_lowest_layer(self->stream_).expires_after(self->server_.settings().handshake_timeout);
+    beast::get_lowest_layer(self->stream_)
+        .expires_after(self->server_.settings().handshake_timeout);
     self->stream_.async_handshake(ssl::stream_base::server,
                                   [self](error_code ec) { self->OnHandshake(ec); });
   });
@@ -210,8 +219,8 @@ void Connection::OnHandshake(error_code ec) {
   if (cert != nullptr && SSL_get_verify_result(stream_.native_handle()) != X509_V_OK) return;
   Result<PeerCertificate> described = DescribePeerCertificate(cert);
   if (!described.ok()) {
-    log::Warning("peer_certificate_unreadable", {{"peer", peer_},
-                                                 {"detail", described.error().detail()}});
+    log::Warning("peer_certificate_unreadable",
+                 {{"peer", peer_}, {"detail", described.error().detail()}});
     return CloseSocket();
   }
   peer_certificate_ = std::move(described).value();
@@ -263,8 +272,7 @@ void Connection::OnRead(error_code ec) {
 void Connection::RejectAndClose(int status, const char* code) {
   state_ = State::kProcessing;
   Request request;
-  Result<std::string> id = NewRequestId();
-  request.request_id = id.ok() ? id.value() : "";
+  request.request_id = RequestIdOrEmpty();
   request.peer = peer_;
   if (parser_ && parser_->is_header_done()) {
     request.method = std::string(Std(parser_->get().method_string()));
@@ -274,13 +282,11 @@ void Connection::RejectAndClose(int status, const char* code) {
 
 void Connection::HandleRequest() {
   state_ = State::kProcessing;
-  Result<std::string> id = NewRequestId();
   bool keep_alive = parser_->get().keep_alive();
-  Request request = BuildRequest(parser_->release(), id.ok() ? id.value() : "");
+  Request request = BuildRequest(parser_->release(), RequestIdOrEmpty());
   parser_.reset();
-  if (!id.ok()) {
-    Error unavailable = id.error();
-    return WriteResponse(server_.dispatcher().Reject(request, 503, unavailable.code()), true);
+  if (request.request_id.empty()) {
+    return WriteResponse(server_.dispatcher().Reject(request, 503, "random_unavailable"), true);
   }
   server_.dispatcher().Dispatch(
       std::move(request), [self = shared_from_this(), keep_alive](Response response) {
@@ -291,8 +297,7 @@ void Connection::HandleRequest() {
       });
 }
 
-Request Connection::BuildRequest(http::request<http::string_body> message,
-                                 std::string request_id) {
+Request Connection::BuildRequest(http::request<http::string_body> message, std::string request_id) {
   Request request;
   request.method = std::string(Std(message.method_string()));
   std::string_view target = Std(message.target());
@@ -321,10 +326,9 @@ void Connection::WriteResponse(Response response, bool close) {
   response_.keep_alive(!close);
   response_.prepare_payload();
   beast::get_lowest_layer(stream_).expires_after(server_.settings().write_timeout);
-  http::async_write(stream_, response_,
-                    [self = shared_from_this(), close](error_code ec, std::size_t) {
-                      self->OnWrite(ec, close);
-                    });
+  http::async_write(
+      stream_, response_,
+      [self = shared_from_this(), close](error_code ec, std::size_t) { self->OnWrite(ec, close); });
 }
 
 void Connection::OnWrite(error_code ec, bool close) {
@@ -392,8 +396,8 @@ Status ServerCore::Start() {
   for (std::size_t i = 0; i < settings_.io_threads; ++i) {
     threads_.emplace_back([this] { RunIoThread(); });
   }
-  log::Info("server_listening", {{"address", endpoint_.address().to_string()},
-                                 {"port", std::to_string(port_.load())}});
+  log::Info("server_listening",
+            {{"address", endpoint_.address().to_string()}, {"port", std::to_string(port_.load())}});
   return OkStatus();
 }
 
@@ -504,8 +508,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(HttpServerSettings settin
                                                        const Router& router,
                                                        Authenticator authenticator,
                                                        WorkerPool& workers, Metrics& metrics) {
-  if (settings.io_threads == 0 || settings.max_connections == 0 ||
-      settings.max_header_bytes == 0 || settings.max_header_bytes > UINT32_MAX) {
+  if (settings.io_threads == 0 || settings.max_connections == 0 || settings.max_header_bytes == 0 ||
+      settings.max_header_bytes > UINT32_MAX) {
     return Error(ErrorKind::kInvalidArgument, "server_settings_invalid",
                  "io_threads, max_connections and max_header_bytes must be positive");
   }

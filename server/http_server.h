@@ -34,7 +34,7 @@ namespace weftkit::server {
 
 struct HttpServerSettings {
   std::string listen_address = "127.0.0.1";  // an IPv4 or IPv6 literal
-  std::uint16_t port = 8443;                  // 0: the OS picks a free port; see port()
+  std::uint16_t port = 8443;                 // 0: the OS picks a free port; see port()
   std::size_t io_threads = 2;
   std::size_t max_connections = 10000;
   std::size_t max_header_bytes = 8 * 1024;

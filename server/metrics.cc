@@ -12,8 +12,8 @@ bool IsValidName(const std::string& name, bool allow_colon) {
   if (name.empty()) return false;
   for (std::size_t i = 0; i < name.size(); ++i) {
     char c = name[i];
-    bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-                  (allow_colon && c == ':');
+    bool letter =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (allow_colon && c == ':');
     bool digit = c >= '0' && c <= '9';
     if (!letter && !(digit && i > 0)) return false;
   }
@@ -86,8 +86,8 @@ std::string LabelSet(const std::vector<std::string>& names, const LabelValues& v
 
 template <typename F>
 std::string Header(const F& family, const char* type) {
-  return "# HELP " + family.name() + " " + EscapeHelp(family.help()) + "\n# TYPE " +
-         family.name() + " " + type + "\n";
+  return "# HELP " + family.name() + " " + EscapeHelp(family.help()) + "\n# TYPE " + family.name() +
+         " " + type + "\n";
 }
 
 std::string RenderFamily(const CounterFamily& family) {
@@ -199,9 +199,9 @@ Result<HistogramFamily*> Metrics::AddHistogram(const std::string& name, const st
                                                std::vector<std::string> label_names,
                                                std::vector<double> buckets) {
   std::sort(buckets.begin(), buckets.end());
-  return Add(histograms_, name,
-             std::make_unique<HistogramFamily>(name, help, std::move(label_names),
-                                               std::move(buckets)));
+  return Add(
+      histograms_, name,
+      std::make_unique<HistogramFamily>(name, help, std::move(label_names), std::move(buckets)));
 }
 
 template <typename F>

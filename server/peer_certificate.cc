@@ -25,8 +25,7 @@ struct OpensslFree {
 
 Result<std::string> SubjectRfc2253(X509* cert) {
   std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
-  if (!bio || X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert), 0,
-                                 XN_FLAG_RFC2253) < 0) {
+  if (!bio || X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) < 0) {
     return Error(ErrorKind::kInternal, "peer_subject_unreadable", "X509_NAME_print_ex failed");
   }
   char* data = nullptr;
@@ -40,8 +39,8 @@ std::string AsString(const ASN1_IA5STRING* value) {
 }
 
 void ReadSubjectAltNames(X509* cert, PeerCertificate& out) {
-  std::unique_ptr<GENERAL_NAMES, NamesFree> names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+  std::unique_ptr<GENERAL_NAMES, NamesFree> names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
   if (!names) return;
   for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);

@@ -13,8 +13,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr const char* kKnownMethods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
-                                         "OPTIONS"};
+constexpr const char* kKnownMethods[] = {"GET",   "HEAD",   "POST",   "PUT",
+                                         "PATCH", "DELETE", "OPTIONS"};
 
 // Methods outside the standard set become "other", so a client cannot mint metric series.
 std::string MethodLabel(const std::string& method) {
@@ -41,8 +41,8 @@ void AddStandardHeaders(const std::string& request_id, Response& response) {
 }
 
 Response InternalError(const Request& request, const char* stage, const char* what) {
-  log::Error("handler_threw", {{"request_id", request.request_id}, {"stage", stage},
-                               {"what", what}});
+  log::Error("handler_threw",
+             {{"request_id", request.request_id}, {"stage", stage}, {"what", what}});
   return ProblemResponse(Error(ErrorKind::kInternal, "internal", what), request.request_id);
 }
 

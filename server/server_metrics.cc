@@ -7,10 +7,10 @@ Result<ServerMetrics> ServerMetrics::Register(Metrics& metrics) {
   WK_ASSIGN_OR_RETURN(out.requests,
                       metrics.AddCounter("http_requests_total", "HTTP requests answered.",
                                          {"route", "method", "status"}));
-  WK_ASSIGN_OR_RETURN(out.request_duration,
-                      metrics.AddHistogram("http_request_duration_seconds",
-                                           "Time from a complete request to its response.",
-                                           {"route"}));
+  WK_ASSIGN_OR_RETURN(
+      out.request_duration,
+      metrics.AddHistogram("http_request_duration_seconds",
+                           "Time from a complete request to its response.", {"route"}));
   WK_ASSIGN_OR_RETURN(GaugeFamily * depth,
                       metrics.AddGauge("worker_queue_depth", "Tasks waiting for a worker.", {}));
   WK_ASSIGN_OR_RETURN(GaugeFamily * open,

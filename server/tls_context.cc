@@ -30,7 +30,8 @@ struct FileClose {
   void operator()(std::FILE* file) const { std::fclose(file); }
 };
 
-Error TlsError(const char* code, const std::string& what, ErrorKind kind = ErrorKind::kFailedPrecondition) {
+Error TlsError(const char* code, const std::string& what,
+               ErrorKind kind = ErrorKind::kFailedPrecondition) {
   return Error(kind, code, what + ": " + DrainOpensslErrors());
 }
 
@@ -73,16 +74,16 @@ Result<std::unique_ptr<EVP_PKEY, PkeyFree>> ReadKeyFile(const std::string& path)
 }
 
 Status ApplyProtocolPolicy(SSL_CTX* ctx) {
-  bool ok = SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) == 1 &&
-            SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) == 1 &&
-            SSL_CTX_set_ciphersuites(ctx, kCipherSuites) == 1 &&
-            SSL_CTX_set1_groups_list(ctx, kGroups) == 1 &&
-            SSL_CTX_set_session_id_context(ctx, kSessionIdContext,
-                                           sizeof(kSessionIdContext) - 1) == 1 &&
-            SSL_CTX_set_num_tickets(ctx, 0) == 1;
+  bool ok =
+      SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) == 1 &&
+      SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) == 1 &&
+      SSL_CTX_set_ciphersuites(ctx, kCipherSuites) == 1 &&
+      SSL_CTX_set1_groups_list(ctx, kGroups) == 1 &&
+      SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof(kSessionIdContext) - 1) == 1 &&
+      SSL_CTX_set_num_tickets(ctx, 0) == 1;
   if (!ok) return TlsError("tls_policy_rejected", "OpenSSL rejected the TLS 1.3 policy");
-  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET |
-                               SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_options(ctx,
+                      SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   return OkStatus();
 }
@@ -121,9 +122,9 @@ Result<std::unique_ptr<Pkcs11EngineKey>> InstallKey(SSL_CTX* ctx,
   EVP_PKEY* key = nullptr;
   std::unique_ptr<EVP_PKEY, PkeyFree> file_key;
   if (!settings.key_uri.empty()) {
-    WK_ASSIGN_OR_RETURN(engine_key, Pkcs11EngineKey::Load(settings.key_uri,
-                                                          settings.pkcs11_module_path,
-                                                          settings.pkcs11_pin));
+    WK_ASSIGN_OR_RETURN(
+        engine_key,
+        Pkcs11EngineKey::Load(settings.key_uri, settings.pkcs11_module_path, settings.pkcs11_pin));
     key = engine_key->key();
   } else {
     WK_ASSIGN_OR_RETURN(file_key, ReadKeyFile(settings.key_file));

@@ -28,8 +28,8 @@ struct TlsContextSettings {
   // Exactly one of key_file and key_uri is set.
   std::string key_file;  // PEM private key; a regular file no group or other user can access
   std::string key_uri;   // "pkcs11:..." (RFC 7512), loaded through the pkcs11 ENGINE
-  std::string pkcs11_module_path;  // the PKCS#11 library, for key_uri
-  SecretBytes pkcs11_pin;          // the token's user PIN, for key_uri
+  std::string pkcs11_module_path;            // the PKCS#11 library, for key_uri
+  SecretBytes pkcs11_pin;                    // the token's user PIN, for key_uri
   std::vector<std::string> client_ca_files;  // one or more PEM trust bundles for client certs
   std::string crl_file;                      // optional PEM CRL(s) for client certificates
   int verify_depth = 4;  // longest client chain accepted, intermediates below the root

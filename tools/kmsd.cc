@@ -146,7 +146,7 @@ Status Serve(const server::Config& config) {
         WK_RETURN_IF_ERROR(hsm->Probe());
         return database->Ping();
       },
-      .render_metrics = [&metrics] { return metrics.Render(); },
+      .metrics = metrics,
       .max_batch_items = config.server.max_batch_items,
   };
   api::RegisterRoutes(router, deps);

@@ -2,7 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,8 +13,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
-
-extern char** environ;
 
 namespace weftkit::test {
 namespace {
@@ -59,6 +57,8 @@ std::map<std::string, std::map<std::string, std::string>> DefaultSettings(
 }  // namespace
 
 std::unique_ptr<KmsdProcess> KmsdProcess::Start(KmsdOptions options) {
+  // A server that closes a connection mid-request must fail the client's write, not kill it.
+  ::signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<KmsdProcess> process(new KmsdProcess());
   process->token_ = SoftHsmToken::Create("kmsd-it");
   if (!process->token_) throw std::runtime_error("cannot create a SoftHSM token");
@@ -95,15 +95,20 @@ void KmsdProcess::Launch() {
   std::string config = (dir_ / "kmsd.conf").string();
   std::string log = (dir_ / "kmsd.log").string();
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0600);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  char* argv[] = {binary.data(), const_cast<char*>("--config"), config.data(), nullptr};
-  int spawned = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0) throw std::runtime_error("cannot start kmsd");
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("cannot fork kmsd");
+  if (pid_ == 0) {
+    // In the child: die with the test process, so a crashed test leaves no server behind.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    int null_fd = ::open("/dev/null", O_WRONLY);
+    if (log_fd < 0 || null_fd < 0) _exit(127);
+    dup2(log_fd, STDERR_FILENO);
+    dup2(null_fd, STDOUT_FILENO);
+    char* argv[] = {binary.data(), const_cast<char*>("--config"), config.data(), nullptr};
+    execv(binary.c_str(), argv);
+    _exit(127);
+  }
 
   // kmsd writes the port once it listens; give it up to 20 s on a loaded machine.
   auto deadline = steady_clock::now() + std::chrono::seconds(20);

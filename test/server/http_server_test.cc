@@ -107,12 +107,11 @@ class HttpServerTest : public ::testing::Test {
                  [](const Request&, const SecurityContext&) { return Text("ok"); }});
     router_.Add({"GET", "/v1/whoami", RunOn::kWorker, false,
                  [](const Request& request, const SecurityContext& context) {
-                   nlohmann::json body = {
-                       {"principal", context.principal()},
-                       {"subject", request.peer_certificate.subject},
-                       {"uri_sans", request.peer_certificate.uri_sans},
-                       {"spki", request.peer_certificate.spki_sha256_hex},
-                       {"request_id", request.request_id}};
+                   nlohmann::json body = {{"principal", context.principal()},
+                                          {"subject", request.peer_certificate.subject},
+                                          {"uri_sans", request.peer_certificate.uri_sans},
+                                          {"spki", request.peer_certificate.spki_sha256_hex},
+                                          {"request_id", request.request_id}};
                    return Text(body.dump());
                  }});
     router_.Add({"POST", "/v1/echo-size", RunOn::kWorker, false,
@@ -129,11 +128,11 @@ class HttpServerTest : public ::testing::Test {
                  [](const Request&, const SecurityContext&) -> Response {
                    throw std::runtime_error("SECRET-EXCEPTION-TEXT");
                  }});
-    router_.Add({"GET", "/v1/block", RunOn::kWorker, false,
-                 [this](const Request&, const SecurityContext&) {
-                   gate_.Pass();
-                   return Text("released");
-                 }});
+    router_.Add(
+        {"GET", "/v1/block", RunOn::kWorker, false, [this](const Request&, const SecurityContext&) {
+           gate_.Pass();
+           return Text("released");
+         }});
   }
 
   HttpServerSettings Settings() const {
@@ -146,13 +145,12 @@ class HttpServerTest : public ::testing::Test {
     return settings;
   }
 
-  void StartServer(HttpServerSettings settings, std::size_t workers = 2,
-                   std::size_t queue = 16) {
+  void StartServer(HttpServerSettings settings, std::size_t workers = 2, std::size_t queue = 16) {
     auto pool = WorkerPool::Create(workers, queue);
     ASSERT_TRUE(pool.ok());
     pool_ = std::move(pool).value();
-    auto server = HttpServer::Create(std::move(settings), router_, TestAuthenticator, *pool_,
-                                     metrics_);
+    auto server =
+        HttpServer::Create(std::move(settings), router_, TestAuthenticator, *pool_, metrics_);
     ASSERT_TRUE(server.ok()) << server.error().ToString();
     server_ = std::move(server).value();
     Status started = server_->Start();
@@ -468,8 +466,8 @@ TEST_F(HttpServerTest, Create_Fails_WhenListenAddressInvalid) {
   ASSERT_TRUE(pool.ok());
   HttpServerSettings settings = Settings();
   settings.listen_address = "not-an-ip";
-  auto server = HttpServer::Create(std::move(settings), router_, TestAuthenticator, **pool,
-                                   metrics_);
+  auto server =
+      HttpServer::Create(std::move(settings), router_, TestAuthenticator, **pool, metrics_);
   ASSERT_FALSE(server.ok());
   EXPECT_EQ(server.error().code(), "listen_address_invalid");
 }

@@ -25,17 +25,14 @@ TEST_P(ProblemStatusTest, ProblemResponse_UsesStatusOfKind) {
 
 INSTANTIATE_TEST_SUITE_P(
     AllKinds, ProblemStatusTest,
-    ::testing::Values(KindCase{ErrorKind::kInvalidArgument, 400},
-                      KindCase{ErrorKind::kUnauthenticated, 401},
-                      KindCase{ErrorKind::kPermissionDenied, 403},
-                      KindCase{ErrorKind::kNotFound, 404}, KindCase{ErrorKind::kAlreadyExists, 409},
-                      KindCase{ErrorKind::kConflict, 409},
-                      KindCase{ErrorKind::kFailedPrecondition, 422},
-                      KindCase{ErrorKind::kPayloadTooLarge, 413},
-                      KindCase{ErrorKind::kResourceExhausted, 429},
-                      KindCase{ErrorKind::kUnavailable, 503},
-                      KindCase{ErrorKind::kDeadlineExceeded, 504},
-                      KindCase{ErrorKind::kDataLoss, 422}, KindCase{ErrorKind::kInternal, 500}));
+    ::testing::Values(
+        KindCase{ErrorKind::kInvalidArgument, 400}, KindCase{ErrorKind::kUnauthenticated, 401},
+        KindCase{ErrorKind::kPermissionDenied, 403}, KindCase{ErrorKind::kNotFound, 404},
+        KindCase{ErrorKind::kAlreadyExists, 409}, KindCase{ErrorKind::kConflict, 409},
+        KindCase{ErrorKind::kFailedPrecondition, 422}, KindCase{ErrorKind::kPayloadTooLarge, 413},
+        KindCase{ErrorKind::kResourceExhausted, 429}, KindCase{ErrorKind::kUnavailable, 503},
+        KindCase{ErrorKind::kDeadlineExceeded, 504}, KindCase{ErrorKind::kDataLoss, 422},
+        KindCase{ErrorKind::kInternal, 500}));
 
 TEST(ProblemTest, ProblemResponse_HasRfc9457Fields) {
   Response response = ProblemResponse(Error(ErrorKind::kNotFound, "key_not_found", "x"), "abc123");

@@ -138,9 +138,13 @@ Result<bool> HttpsClient::ReadMore() {
     ERR_clear_error();
     return Error(ErrorKind::kDeadlineExceeded, "client_timeout", "read timed out");
   }
-  if (error == SSL_ERROR_ZERO_RETURN || error == SSL_ERROR_SYSCALL) {
+  // close_notify, or the TCP connection ended without one (OpenSSL 3 reports that as an
+  // "unexpected eof" SSL error; servers do it when they drop a timed-out client).
+  bool unexpected_eof = error == SSL_ERROR_SSL &&
+                        ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+  if (error == SSL_ERROR_ZERO_RETURN || error == SSL_ERROR_SYSCALL || unexpected_eof) {
     ERR_clear_error();
-    return false;  // close_notify, or the TCP connection ended
+    return false;
   }
   return Unavailable("read failed");
 }

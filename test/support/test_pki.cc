@@ -8,8 +8,7 @@
 namespace weftkit::test {
 
 std::unique_ptr<TestPki> TestPki::Create() {
-  std::string pattern =
-      (std::filesystem::temp_directory_path() / "weftkit-pki-XXXXXX").string();
+  std::string pattern = (std::filesystem::temp_directory_path() / "weftkit-pki-XXXXXX").string();
   std::vector<char> buffer(pattern.begin(), pattern.end());
   buffer.push_back('\0');
   if (::mkdtemp(buffer.data()) == nullptr) {
