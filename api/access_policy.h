@@ -10,7 +10,8 @@
 // both. Anything not listed is denied.
 //
 // TODO(#3): roles, bindings and permissions move to the stored RBAC model (inheritance, explicit
-// deny, resource patterns, managed through the API); this table is the fixed built-in set.
+// deny, resource patterns, managed through the API); this table is the fixed built-in set. The
+// SPIFFE trust domain is not checked here: the configured client CAs are the only gate.
 //
 // Thread-safe: stateless.
 #pragma once

@@ -23,9 +23,11 @@ void RegisterOperationalRoutes(server::Router& router, const ApiDependencies& de
               [check = deps.check_ready](const Request&, const SecurityContext& context) {
                 Status ready = check();
                 if (ready.ok()) return JsonResponse(200, {{"status", "ready"}});
-                Response response = ErrorResponse(context, ready.error());
-                response.status = 503;
-                return response;
+                // Whatever failed, the server is not ready: always 503 with Retry-After, keeping
+                // the dependency's code so that operators can tell the HSM from the store.
+                const Error& cause = ready.error();
+                return ErrorResponse(context,
+                                     Error(ErrorKind::kUnavailable, cause.code(), cause.detail()));
               }});
 
   router.Add({"GET", "/metrics", server::RunOn::kInline, false,

@@ -82,7 +82,7 @@ Error InvalidArgument(const char* code, std::string detail) {
 }
 
 Error Corrupt(const std::string& what) {
-  return Error(ErrorKind::kDataLoss, "store_corrupt", "key store row holds " + what);
+  return Error(ErrorKind::kInternal, "store_corrupt", "key store row holds " + what);
 }
 
 Result<std::uint32_t> VersionColumn(const Statement& row, int column) {

@@ -282,8 +282,9 @@ Status CheckNames(const Settings& s) {
            body.line);
       continue;
     }
-    for (const auto& [key, entry] : body.entries)
+    for (const auto& [key, entry] : body.entries) {
       keep(CheckKey(s, section, key, entry.line), entry.line);
+    }
   }
   if (first) return *first;
   return OkStatus();
@@ -308,8 +309,9 @@ Status ApplyInteger(const Settings& s, const IntegerSetting& setting, Config& co
   std::optional<std::uint64_t> value = ParseWholeNumber(entry->value);
   std::string range = "must be a whole number from " + std::to_string(setting.min) + " to " +
                       std::to_string(setting.max);
-  if (!value)
+  if (!value) {
     return s.Fail(Problem::kInvalidValue, setting.name, range + "; got " + Quote(entry->value));
+  }
   if (*value < setting.min || *value > setting.max) {
     std::string why = *value > setting.max ? std::string(setting.why_max) : std::string();
     return s.Fail(Problem::kInvalidValue, setting.name,
@@ -339,8 +341,9 @@ Result<ListenAddress> ParseListen(const Settings& s, std::string_view text) {
   const std::string expected =
       "must be an IP literal and a port, such as 127.0.0.1:8443 or [::1]:8443; got " + Quote(text);
   std::size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos)
+  if (colon == std::string_view::npos) {
     return s.Fail(Problem::kInvalidValue, "server.listen", expected);
+  }
   std::string_view host = text.substr(0, colon);
   bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
   if (bracketed) host = host.substr(1, host.size() - 2);
@@ -422,10 +425,13 @@ Error UriQueryError(const Settings& s, std::string_view name, std::string_view q
                 "must not have query attributes (after '?'); the module is set by hsm.module");
 }
 
+// Adds one `name=value` path attribute. Values are never quoted back in errors: a PIN put in the
+// wrong place must not reach the logs.
 Status AddUriAttribute(const Settings& s, std::string_view name, std::string_view part,
                        Pkcs11Uri& uri) {
   std::size_t equals = part.find('=');
   std::string attribute(part.substr(0, equals));
+  if (attribute.starts_with("pin-")) return UriQueryError(s, name, attribute);
   bool known = std::find(std::begin(kUriPathAttributes), std::end(kUriPathAttributes), attribute) !=
                    std::end(kUriPathAttributes) ||
                attribute.starts_with("x-");
@@ -433,8 +439,9 @@ Status AddUriAttribute(const Settings& s, std::string_view name, std::string_vie
       equals == std::string_view::npos ? std::nullopt : PercentDecode(part.substr(equals + 1));
   if (!known || !value || value->empty()) {
     return s.Fail(Problem::kInvalidValue, name,
-                  "has a malformed or unknown attribute " + Quote(part) +
-                      "; expected RFC 7512 attributes such as token=, serial=, object=, id=");
+                  "has a malformed or unknown attribute " + Quote(attribute) +
+                      "; expected RFC 7512 attributes such as token=, serial=, object=, id=, "
+                      "each with a non-empty, correctly %-encoded value");
   }
   if (!uri.attributes.emplace(attribute, std::move(*value)).second) {
     return s.Fail(Problem::kInvalidValue, name, "repeats the attribute " + Quote(attribute));
@@ -768,6 +775,11 @@ Status LoadToken(const Settings& s, Config& config) {
                       ExactlyOne(s, "hsm.token_label", "hsm.token_uri",
                                  "the token's label, or a pkcs11: URI with token= or serial="));
   if (token == s.Find("hsm.token_label")) {
+    // CK_TOKEN_INFO holds a label in 32 blank-padded bytes.
+    if (token->value.empty() || token->value.size() > 32) {
+      return s.Fail(Problem::kInvalidValue, "hsm.token_label",
+                    "must have 1 to 32 bytes, as a PKCS#11 token label does");
+    }
     config.hsm.token_label = token->value;
     return OkStatus();
   }
@@ -780,10 +792,12 @@ Status LoadToken(const Settings& s, Config& config) {
   if (!attributes.contains("token") && !attributes.contains("serial")) {
     return s.Fail(Problem::kInvalidValue, "hsm.token_uri", "must contain token= or serial=");
   }
-  if (auto it = attributes.find("token"); it != attributes.end())
+  if (auto it = attributes.find("token"); it != attributes.end()) {
     config.hsm.token_label = it->second;
-  if (auto it = attributes.find("serial"); it != attributes.end())
+  }
+  if (auto it = attributes.find("serial"); it != attributes.end()) {
     config.hsm.token_serial = it->second;
+  }
   config.hsm.token_uri = token->value;
   return OkStatus();
 }

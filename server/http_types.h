@@ -29,6 +29,9 @@ struct Request {
   std::string request_id;  // assigned by the server, echoed in X-Request-Id
   std::string peer;        // "ip:port"
   PeerCertificate peer_certificate;
+  // The connection's TLS exporter value for channel binding (RFC 9266): 32 bytes of
+  // SSL_export_keying_material with label "EXPORTER-Channel-Binding" and no context.
+  std::string tls_exporter;
   std::map<std::string, std::string> path_params;  // from "{name}" segments of the route
 
   // The first value of header `lower_case_name`, if present.

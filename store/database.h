@@ -34,7 +34,7 @@ class Database {
   // Opens the SQLite database at `path`, creating it with mode 0600 if it does not exist, and
   // configures the connection as described above.
   // Fails with kFailedPrecondition "store_path_is_symlink" if `path` is a symbolic link, with
-  // kDataLoss "store_corrupt" if the file is not a SQLite database, or with another mapped
+  // kInternal "store_corrupt" if the file is not a SQLite database, or with another mapped
   // SQLite or file-system error.
   static Result<std::unique_ptr<Database>> Open(const std::filesystem::path& path,
                                                 const OpenOptions& options = {});

@@ -20,8 +20,8 @@ constexpr CodeMapping kMappings[] = {
     {SQLITE_LOCKED, ErrorKind::kUnavailable, "store_busy"},
     {SQLITE_FULL, ErrorKind::kUnavailable, "store_full"},
     {SQLITE_READONLY, ErrorKind::kUnavailable, "store_read_only"},
-    {SQLITE_CORRUPT, ErrorKind::kDataLoss, "store_corrupt"},
-    {SQLITE_NOTADB, ErrorKind::kDataLoss, "store_corrupt"},
+    {SQLITE_CORRUPT, ErrorKind::kInternal, "store_corrupt"},
+    {SQLITE_NOTADB, ErrorKind::kInternal, "store_corrupt"},
 };
 
 ErrorKind ConstraintKind(int rc) {

@@ -17,7 +17,7 @@ namespace weftkit::store {
 //   SQLITE_BUSY, SQLITE_LOCKED               -> kUnavailable "store_busy"
 //   SQLITE_FULL                              -> kUnavailable "store_full"
 //   SQLITE_READONLY                          -> kUnavailable "store_read_only"
-//   SQLITE_CORRUPT, SQLITE_NOTADB            -> kDataLoss "store_corrupt"
+//   SQLITE_CORRUPT, SQLITE_NOTADB            -> kInternal "store_corrupt" (a server fault: 500)
 //   SQLITE_CONSTRAINT (unique, primary key)  -> kAlreadyExists "store_constraint"
 //   SQLITE_CONSTRAINT (any other)            -> kConflict "store_constraint"
 //   anything else                            -> kInternal "store_error"

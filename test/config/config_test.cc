@@ -399,10 +399,14 @@ TEST_F(ConfigTest, LoadConfig_Fails_MalformedPrivateKeyUri) {
   }
 }
 
-TEST_F(ConfigTest, LoadConfig_Fails_PinInsidePrivateKeyUri) {
+TEST_F(ConfigTest, LoadConfig_Fails_PinInsidePrivateKeyUri_WithoutEchoingIt) {
   settings_["tls"].erase("private_key");
-  settings_["tls"]["private_key_uri"] = "pkcs11:object=k?pin-value=1234";
-  ExpectRefused("config_secret_in_file", "tls.private_key_uri");
+  for (const char* uri : {"pkcs11:object=k?pin-value=1234", "pkcs11:object=k;pin-value=1234"}) {
+    SCOPED_TRACE(uri);
+    settings_["tls"]["private_key_uri"] = uri;
+    std::string detail = ExpectRefused("config_secret_in_file", "tls.private_key_uri");
+    EXPECT_EQ(detail.find("1234"), std::string::npos) << "the PIN leaked into: " << detail;
+  }
 }
 
 TEST_F(ConfigTest, LoadConfig_Fails_PrivateKeyReadableByOthers) {
@@ -563,6 +567,16 @@ TEST_F(ConfigTest, LoadConfig_AcceptsModuleOutsideTheRoots) {
   fs::rename(etc_ / "module.so", outside_ / "module.so");
   settings_["hsm"]["module"] = (outside_ / "module.so").string();
   EXPECT_EQ(MustLoad().hsm.module, outside_ / "module.so");
+}
+
+TEST_F(ConfigTest, LoadConfig_Fails_TokenLabelEmptyOrLongerThan32Bytes) {
+  for (const std::string& label : {std::string("\"\""), std::string(33, 'a')}) {
+    SCOPED_TRACE(label);
+    settings_["hsm"]["token_label"] = label;
+    ExpectRefused("config_invalid_value", "hsm.token_label");
+  }
+  settings_["hsm"]["token_label"] = std::string(32, 'a');
+  EXPECT_EQ(MustLoad().hsm.token_label, std::string(32, 'a'));
 }
 
 TEST_F(ConfigTest, LoadConfig_ReadsTokenUri_WithLabelAndSerial) {

@@ -426,7 +426,8 @@ TEST_F(HttpServerTest, Stop_ClosesIdleConnections) {
   auto start = std::chrono::steady_clock::now();
   server_->Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
-  EXPECT_TRUE(client->ReadUntilClosed().ok());
+  auto rest = client->ReadUntilClosed();
+  EXPECT_TRUE(rest.ok()) << rest.error().ToString();
 }
 
 TEST_F(HttpServerTest, Metrics_CountRequestsByRouteMethodAndStatus) {

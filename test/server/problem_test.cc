@@ -32,7 +32,10 @@ INSTANTIATE_TEST_SUITE_P(
         KindCase{ErrorKind::kFailedPrecondition, 422}, KindCase{ErrorKind::kPayloadTooLarge, 413},
         KindCase{ErrorKind::kResourceExhausted, 429}, KindCase{ErrorKind::kUnavailable, 503},
         KindCase{ErrorKind::kDeadlineExceeded, 504}, KindCase{ErrorKind::kDataLoss, 422},
-        KindCase{ErrorKind::kInternal, 500}));
+        KindCase{ErrorKind::kInternal, 500}),
+    [](const ::testing::TestParamInfo<KindCase>& param_info) {
+      return std::string(ErrorKindName(param_info.param.kind));
+    });
 
 TEST(ProblemTest, ProblemResponse_HasRfc9457Fields) {
   Response response = ProblemResponse(Error(ErrorKind::kNotFound, "key_not_found", "x"), "abc123");

@@ -22,6 +22,7 @@ TEST(WorkerPoolTest, TrySubmit_RunsTaskOnAnotherThread) {
   std::promise<std::thread::id> ran_on;
   ASSERT_TRUE((*pool)->TrySubmit([&] { ran_on.set_value(std::this_thread::get_id()); }));
   EXPECT_NE(ran_on.get_future().get(), std::this_thread::get_id());
+  (*pool)->Stop();
 }
 
 TEST(WorkerPoolTest, TrySubmit_ReturnsFalse_WhenQueueFull) {
@@ -39,6 +40,7 @@ TEST(WorkerPoolTest, TrySubmit_ReturnsFalse_WhenQueueFull) {
   EXPECT_EQ((*pool)->queue_depth(), 1u);
   EXPECT_FALSE((*pool)->TrySubmit([] {}));
   release.set_value();
+  (*pool)->Stop();  // before the promises the tasks refer to go out of scope
 }
 
 TEST(WorkerPoolTest, Stop_FinishesQueuedTasks) {
@@ -69,6 +71,7 @@ TEST(WorkerPoolTest, Worker_Survives_WhenTaskThrows) {
   ASSERT_TRUE((*pool)->TrySubmit([] { throw std::runtime_error("task failed"); }));
   ASSERT_TRUE((*pool)->TrySubmit([&] { second_ran.set_value(); }));
   EXPECT_EQ(second_ran.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  (*pool)->Stop();
 }
 
 }  // namespace

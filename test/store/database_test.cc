@@ -110,7 +110,7 @@ TEST_F(DatabaseTest, Open_FailsWithStoreCorrupt_WhenFileIsNotADatabase) {
   auto database = Database::Open(DbPath());
   ASSERT_FALSE(database.ok());
   EXPECT_EQ(database.error().code(), "store_corrupt");
-  EXPECT_EQ(database.error().kind(), ErrorKind::kDataLoss);
+  EXPECT_EQ(database.error().kind(), ErrorKind::kInternal);
 }
 
 TEST_F(DatabaseTest, Open_Fails_WhenDirectoryIsMissing) {

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <csignal>
 
 namespace weftkit::test {
 namespace {
@@ -95,6 +96,10 @@ std::string HttpResponse::Header(const std::string& lower_case_name) const {
 Result<std::unique_ptr<HttpsClient>> HttpsClient::Connect(const std::string& host,
                                                           std::uint16_t port,
                                                           const ClientOptions& options) {
+  // OpenSSL writes with write(2); a server that closed first must fail the write, not kill
+  // the test process with SIGPIPE.
+  static const bool sigpipe_ignored = std::signal(SIGPIPE, SIG_IGN) != SIG_ERR;
+  (void)sigpipe_ignored;
   WK_ASSIGN_OR_RETURN(SSL_CTX * ctx, MakeContext(options));
   Result<int> fd = ConnectTcp(host, port, options.timeout);
   if (!fd.ok()) {
@@ -119,6 +124,7 @@ HttpsClient::~HttpsClient() {
 
 Status HttpsClient::WriteRaw(std::string_view bytes) {
   while (!bytes.empty()) {
+    ERR_clear_error();
     int written = SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size()));
     if (written <= 0) return Unavailable("write failed");
     bytes.remove_prefix(static_cast<std::size_t>(written));
@@ -128,6 +134,7 @@ Status HttpsClient::WriteRaw(std::string_view bytes) {
 
 Result<bool> HttpsClient::ReadMore() {
   char chunk[16384];
+  ERR_clear_error();  // SSL_get_error must see only this call's errors
   int read = SSL_read(ssl_, chunk, sizeof(chunk));
   if (read > 0) {
     buffer_.append(chunk, static_cast<std::size_t>(read));
@@ -141,7 +148,7 @@ Result<bool> HttpsClient::ReadMore() {
   // close_notify, or the TCP connection ended without one (OpenSSL 3 reports that as an
   // "unexpected eof" SSL error; servers do it when they drop a timed-out client).
   bool unexpected_eof = error == SSL_ERROR_SSL &&
-                        ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+                        ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
   if (error == SSL_ERROR_ZERO_RETURN || error == SSL_ERROR_SYSCALL || unexpected_eof) {
     ERR_clear_error();
     return false;

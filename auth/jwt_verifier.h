@@ -1,0 +1,83 @@
+// TokenVerifier: decides whether a bearer token is one this server issued and may honour now.
+//
+// Every check refuses with kUnauthenticated and its own stable code, in this order:
+//   token_malformed      not exactly three non-empty base64url parts (no padding), over 8 KiB,
+//                        a part that is not a JSON object, duplicate members, a "crit" header,
+//                        or a claim of the wrong type
+//   token_algorithm      header "alg" is not ES256. The algorithm is fixed by the key (every
+//                        signing key is ES256) and never taken from the header, so "none" and
+//                        HS256 (e.g. an HMAC keyed with the public key) are refused outright
+//   token_type           header "typ" is not "at+jwt" (or "application/at+jwt")
+//   token_unknown_key    "kid" missing, or naming no active or still-retiring key
+//   token_signature      the ES256 signature (exactly 64 bytes r || s) does not verify against
+//                        the cached public key; checked locally with OpenSSL, no HSM call
+//   token_missing_claim  iss, sub, aud, exp, jti, auth_method, or both of nbf and iat, absent
+//   token_issuer         iss is not policy.issuer
+//   token_audience       aud (a string or an array) does not contain policy.audience
+//   token_expired        now >= exp + leeway
+//   token_not_yet_valid  now + leeway < nbf, or now + leeway < iat
+//   token_revoked        jti is revoked
+// Error details are fixed texts: neither the token nor any value taken from it appears in them.
+//
+// Thread safety: Verify is thread-safe and touches neither the HSM nor the store, so it may run
+// on the I/O thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "auth/signing_key_ring.h"
+#include "auth/token_policy.h"
+#include "auth/token_revocations.h"
+#include "common/error.h"
+#include "common/security_context.h"
+
+namespace weftkit::auth {
+
+// Tokens longer than this are refused before any parsing.
+inline constexpr std::size_t kMaxTokenBytes = 8 * 1024;
+
+// What a verified token says. The caller builds the request's SecurityContext from it
+// (principal = sub, method kJwt) and resolves the principal's roles at that moment.
+struct VerifiedToken {
+  std::string sub;
+  std::string jti;
+  std::vector<std::string> aud;
+  std::int64_t exp = 0;
+  std::int64_t iat = 0;  // the iat claim, or nbf when the token has no iat
+  AuthMethod auth_method = AuthMethod::kNone;  // how sub proved itself when the token was issued
+  std::string kid;
+};
+
+class TokenVerifier {
+ public:
+  // `keys` and `revocations` must outlive the verifier. Fails with "invalid_token_policy".
+  static Result<std::unique_ptr<TokenVerifier>> Create(const SigningKeyRing& keys,
+                                                       const TokenRevocations& revocations,
+                                                       TokenPolicy policy);
+
+  // Verifies the compact JWS `token` as described above. Besides the refusals listed there,
+  // fails with kInternal "openssl_error" only if OpenSSL itself fails.
+  Result<VerifiedToken> Verify(std::string_view token) const;
+
+ private:
+  TokenVerifier(const SigningKeyRing& keys, const TokenRevocations& revocations,
+                TokenPolicy policy)
+      : keys_(keys), revocations_(revocations), policy_(std::move(policy)) {}
+
+  // Header checks and key look-up; returns the key that must have signed the token.
+  Result<std::shared_ptr<const P256PublicKey>> KeyFor(std::string_view header_part,
+                                                      std::string* kid) const;
+  // Claim checks on a token whose signature verified.
+  Result<VerifiedToken> CheckClaims(std::string_view payload_part) const;
+
+  const SigningKeyRing& keys_;
+  const TokenRevocations& revocations_;
+  const TokenPolicy policy_;
+};
+
+}  // namespace weftkit::auth
