@@ -1,6 +1,7 @@
 // TokenVerifier: decides whether a bearer token is one this server issued and may honour now.
 //
-// Every check refuses with kUnauthenticated and its own stable code, in this order:
+// Every check refuses with kUnauthenticated and its own stable code. The header and signature
+// are checked before the claims are even parsed:
 //   token_malformed      not exactly three non-empty base64url parts (no padding), over 8 KiB,
 //                        a part that is not a JSON object, duplicate members, a "crit" header,
 //                        or a claim of the wrong type

@@ -10,19 +10,15 @@
 namespace weftkit::auth {
 namespace {
 
-// Logs one change to the RBAC state with who made it.
+// Logs one change to the RBAC state with who made it: `subject` names what changed and
+// `change` says how.
 // TODO(#5): this becomes a durable, hash-chained audit entry written before the response.
-void LogChange(const SecurityContext& actor, std::string_view event,
-               std::initializer_list<log::Field> what) {
-  std::vector<log::Field> fields = {{"request_id", actor.request_id()},
-                                    {"actor", actor.principal()}};
-  fields.insert(fields.end(), what.begin(), what.end());
-  // log::Write takes an initializer_list, so the fields are written as one line each way.
-  switch (fields.size()) {
-    case 3: log::Info(event, {fields[0], fields[1], fields[2]}); break;
-    case 4: log::Info(event, {fields[0], fields[1], fields[2], fields[3]}); break;
-    default: log::Info(event, {fields[0], fields[1], fields[2], fields[3], fields[4]}); break;
-  }
+void LogChange(const SecurityContext& actor, std::string_view event, log::Field subject,
+               log::Field change) {
+  log::Info(event, {{"request_id", actor.request_id()},
+                    {"actor", actor.principal()},
+                    std::move(subject),
+                    std::move(change)});
 }
 
 std::string JoinNames(const std::vector<std::string>& names) {
@@ -150,7 +146,7 @@ Result<Principal> RbacService::CreatePrincipal(const SecurityContext& actor, Pri
   principal.created_at = UnixNow();
   WK_RETURN_IF_ERROR(Apply([&](RbacStore& s) { return s.CreatePrincipal(principal); }));
   LogChange(actor, "rbac_principal_created",
-            {{"principal", principal.id}, {"kind", PrincipalKindName(principal.kind)}});
+            {"principal", principal.id}, {"kind", PrincipalKindName(principal.kind)});
   return GetPrincipal(principal.id);
 }
 
@@ -158,46 +154,46 @@ Result<Principal> RbacService::UpdatePrincipal(const SecurityContext& actor,
                                                const Principal& principal) {
   WK_RETURN_IF_ERROR(Apply([&](RbacStore& s) { return s.UpdatePrincipal(principal); }));
   LogChange(actor, "rbac_principal_updated",
-            {{"principal", principal.id}, {"disabled", principal.disabled ? "true" : "false"}});
+            {"principal", principal.id}, {"disabled", principal.disabled ? "true" : "false"});
   return GetPrincipal(principal.id);
 }
 
 Status RbacService::DeletePrincipal(const SecurityContext& actor, const std::string& id) {
   WK_RETURN_IF_ERROR(Apply([&](RbacStore& s) { return s.DeletePrincipal(id); }));
-  LogChange(actor, "rbac_principal_deleted", {{"principal", id}});
+  LogChange(actor, "rbac_principal_deleted", {"principal", id}, {"change", "deleted"});
   return OkStatus();
 }
 
 Result<Role> RbacService::CreateRole(const SecurityContext& actor, Role role) {
   role.builtin = false;
   WK_RETURN_IF_ERROR(Apply([&](RbacStore& s) { return s.CreateRole(role); }));
-  LogChange(actor, "rbac_role_created", {{"role", role.name}, {"definition", RolesText(role)}});
+  LogChange(actor, "rbac_role_created", {"role", role.name}, {"definition", RolesText(role)});
   return GetRole(role.name);
 }
 
 Result<Role> RbacService::ReplaceRole(const SecurityContext& actor, Role role) {
   role.builtin = false;
   WK_RETURN_IF_ERROR(Apply([&](RbacStore& s) { return s.ReplaceRole(role); }));
-  LogChange(actor, "rbac_role_replaced", {{"role", role.name}, {"definition", RolesText(role)}});
+  LogChange(actor, "rbac_role_replaced", {"role", role.name}, {"definition", RolesText(role)});
   return GetRole(role.name);
 }
 
 Status RbacService::DeleteRole(const SecurityContext& actor, const std::string& name) {
   WK_RETURN_IF_ERROR(Apply([&](RbacStore& s) { return s.DeleteRole(name); }));
-  LogChange(actor, "rbac_role_deleted", {{"role", name}});
+  LogChange(actor, "rbac_role_deleted", {"role", name}, {"change", "deleted"});
   return OkStatus();
 }
 
 Status RbacService::AddBinding(const SecurityContext& actor, const Binding& binding) {
   WK_RETURN_IF_ERROR(Apply([&](RbacStore& s) { return s.AddBinding(binding); }));
-  LogChange(actor, "rbac_binding_added", {{"principal", binding.principal}, {"role", binding.role}});
+  LogChange(actor, "rbac_binding_added", {"principal", binding.principal}, {"role", binding.role});
   return OkStatus();
 }
 
 Status RbacService::RemoveBinding(const SecurityContext& actor, const Binding& binding) {
   WK_RETURN_IF_ERROR(Apply([&](RbacStore& s) { return s.RemoveBinding(binding); }));
   LogChange(actor, "rbac_binding_removed",
-            {{"principal", binding.principal}, {"role", binding.role}});
+            {"principal", binding.principal}, {"role", binding.role});
   return OkStatus();
 }
 
@@ -206,15 +202,15 @@ Result<SeparationOfDuty> RbacService::AddSeparationOfDuty(const SecurityContext&
   constraint.builtin = false;
   WK_RETURN_IF_ERROR(Apply([&](RbacStore& s) { return s.AddSeparationOfDuty(constraint); }));
   LogChange(actor, "rbac_sod_added",
-            {{"sod", constraint.name},
-             {"first_actions", JoinNames(constraint.first_actions)},
-             {"second_actions", JoinNames(constraint.second_actions)}});
+            {"sod", constraint.name},
+            {"definition", "[" + JoinNames(constraint.first_actions) + "] vs [" +
+                               JoinNames(constraint.second_actions) + "]"});
   return constraint;
 }
 
 Status RbacService::RemoveSeparationOfDuty(const SecurityContext& actor, const std::string& name) {
   WK_RETURN_IF_ERROR(Apply([&](RbacStore& s) { return s.RemoveSeparationOfDuty(name); }));
-  LogChange(actor, "rbac_sod_removed", {{"sod", name}});
+  LogChange(actor, "rbac_sod_removed", {"sod", name}, {"change", "deleted"});
   return OkStatus();
 }
 
@@ -227,7 +223,7 @@ Status RbacService::EnsureBootstrapAdmin(const std::string& principal) {
                                                                    : PrincipalKind::kPerson;
   Principal admin{principal, kind, "first administrator", UnixNow(), false};
   WK_RETURN_IF_ERROR(Apply([&](RbacStore& s) { return s.BootstrapAdmin(admin); }));
-  LogChange(ServerContext(), "rbac_bootstrap_admin", {{"principal", principal}, {"role", kAdminRole}});
+  LogChange(ServerContext(), "rbac_bootstrap_admin", {"principal", principal}, {"role", kAdminRole});
   return OkStatus();
 }
 

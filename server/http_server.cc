@@ -1,5 +1,6 @@
 #include "server/http_server.h"
 
+#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
 #include <algorithm>
@@ -169,9 +170,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;  // must live until its write completes
   PeerCertificate peer_certificate_;
+  std::string tls_exporter_;    // RFC 9266 channel binding value of this connection
+  bool wipe_response_ = false;  // the response in flight holds secret material
   State state_ = State::kHandshake;
   bool draining_ = false;
 };
+
+// The RFC 9266 tls-exporter channel binding: 32 bytes exported under the label
+// "EXPORTER-Channel-Binding" with no context. Empty if the export fails.
+std::string ExportChannelBinding(SSL* ssl) {
+  static constexpr char kLabel[] = "EXPORTER-Channel-Binding";
+  std::string value(32, '\0');
+  int exported = SSL_export_keying_material(ssl, reinterpret_cast<unsigned char*>(value.data()),
+                                            value.size(), kLabel, sizeof(kLabel) - 1, nullptr, 0,
+                                            /*use_context=*/0);
+  return exported == 1 ? value : std::string();
+}
 
 // ---- Connection -------------------------------------------------------------------------------
 
@@ -224,6 +238,7 @@ void Connection::OnHandshake(error_code ec) {
     return CloseSocket();
   }
   peer_certificate_ = std::move(described).value();
+  tls_exporter_ = ExportChannelBinding(stream_.native_handle());
   AwaitRequest(server_.settings().read_timeout);
 }
 
@@ -311,6 +326,7 @@ Request Connection::BuildRequest(http::request<http::string_body> message, std::
   request.request_id = std::move(request_id);
   request.peer = peer_;
   request.peer_certificate = peer_certificate_;
+  request.tls_exporter = tls_exporter_;
   return request;
 }
 
@@ -323,6 +339,7 @@ void Connection::WriteResponse(Response response, bool close) {
   response_.set(http::field::content_type, response.content_type);
   for (auto& [name, value] : response.headers) response_.insert(name, value);
   response_.body() = std::move(response.body);
+  wipe_response_ = response.wipe_after_send;
   response_.keep_alive(!close);
   response_.prepare_payload();
   beast::get_lowest_layer(stream_).expires_after(server_.settings().write_timeout);
@@ -332,6 +349,11 @@ void Connection::WriteResponse(Response response, bool close) {
 }
 
 void Connection::OnWrite(error_code ec, bool close) {
+  if (wipe_response_) {
+    std::string& body = response_.body();
+    OPENSSL_cleanse(body.data(), body.size());
+    wipe_response_ = false;
+  }
   response_ = {};
   if (ec) return;
   if (close) return Shutdown();

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Shows that rotating a master key costs the same with 10 and with 1,000,000 DEKs outstanding.
+#
+# Usage: tools/bench/rotation.sh [DEKS_LARGE (default 1000000)] [ROTATIONS (default 20)]
+#
+# It builds kmsd (unless WEFTKIT_DEV_SKIP_BUILD=1), creates a throw-away state folder with a
+# fresh SoftHSM token, PKI and database (tools/kms-dev-up.sh with WEFTKIT_STATE_DIR), starts kmsd
+# on a free loopback port, then for two keys:
+#   small  10 DEKs wrapped under it
+#   large  DEKS_LARGE DEKs wrapped under it (batches of 1000, generate-data-key-without-plaintext)
+# times ROTATIONS rotations of each over TLS 1.3 with the officer's certificate, and prints the
+# median and maximum server time per rotation (curl's time to first byte minus its TLS set-up
+# time, so connection set-up is not counted). Everything is removed at the end.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+LARGE=${1:-1000000}
+ROTATIONS=${2:-20}
+BUILD=${WEFTKIT_BUILD_DIR:-build}
+STATE=$(mktemp -d /tmp/weftkit-rotation-bench.XXXXXX)
+KMSD_PID=""
+
+cleanup() {
+  [[ -n "$KMSD_PID" ]] && kill "$KMSD_PID" 2>/dev/null && wait "$KMSD_PID" 2>/dev/null
+  rm -rf -- "$STATE"
+}
+trap cleanup EXIT
+
+WEFTKIT_STATE_DIR=$STATE WEFTKIT_DEV_NO_RUN=1 tools/kms-dev-up.sh >/dev/null 2>&1
+sed -i 's/^listen = .*/listen = 127.0.0.1:0\nport_file = port/' "$STATE/kmsd.conf"
+SOFTHSM2_CONF=$STATE/softhsm2.conf "$BUILD/tools/kmsd" --config "$STATE/kmsd.conf" \
+  2>"$STATE/kmsd.log" &
+KMSD_PID=$!
+for _ in $(seq 100); do [[ -s "$STATE/port" ]] && break; sleep 0.1; done
+URL=https://127.0.0.1:$(cat "$STATE/port")
+
+# call IDENTITY METHOD PATH [BODY_FILE]: prints the HTTP status, fails on anything but 2xx.
+call() {
+  local who=$1 method=$2 path=$3 body=${4:-/dev/null}
+  curl -sS --fail-with-body -o /dev/null --cacert "$STATE/pki/ca.pem" \
+    --cert "$STATE/pki/$who.pem" --key "$STATE/pki/$who.key" -X "$method" \
+    -H 'content-type: application/json' --data-binary "@$body" "$URL$path"
+}
+
+# wrap_deks KEY COUNT: wraps COUNT fresh DEKs under KEY, 1000 per request, over one connection
+# per batch of requests.
+wrap_deks() {
+  local key=$1 count=$2 batch
+  python3 -c 'import json,sys; print(json.dumps({"items": [{}] * int(sys.argv[1])}))' \
+    "$((count < 1000 ? count : 1000))" >"$STATE/batch.json"
+  for ((done = 0; done < count; done += 1000)); do
+    call engine POST "/v1/keys/$key/batch/generate-data-key-without-plaintext" "$STATE/batch.json"
+  done
+}
+
+# time_rotations KEY: prints one server time per rotation, in milliseconds.
+time_rotations() {
+  local key=$1
+  for ((i = 0; i < ROTATIONS; i++)); do
+    curl -sS --fail -o /dev/null --cacert "$STATE/pki/ca.pem" \
+      --cert "$STATE/pki/officer.pem" --key "$STATE/pki/officer.key" -X POST \
+      -w '%{time_appconnect} %{time_starttransfer}\n' "$URL/v1/keys/$key/rotate" |
+      awk '{ printf "%.3f\n", ($2 - $1) * 1000 }'
+  done
+}
+
+summary() {
+  sort -n | awk '{ v[NR] = $1 } END { printf "median %.2f ms, max %.2f ms (n=%d)", v[int((NR + 1) / 2)], v[NR], NR }'
+}
+
+echo '{"name":"orders"}' >"$STATE/small.json"
+echo '{"name":"orders.large"}' >"$STATE/large.json"
+call officer POST /v1/keys "$STATE/small.json"
+call officer POST /v1/keys "$STATE/large.json"
+
+start=$(date +%s)
+wrap_deks orders 10
+wrap_deks orders.large "$LARGE"
+echo "wrapped 10 + $LARGE DEKs in $(($(date +%s) - start)) s"
+
+small=$(time_rotations orders | summary)
+large=$(time_rotations orders.large | summary)
+echo "rotation with 10 DEKs outstanding:        $small"
+echo "rotation with $LARGE DEKs outstanding:  $large"
+echo "machine: $(nproc) cores, $(uname -srm); $(date -u +%Y-%m-%dT%H:%MZ)"
