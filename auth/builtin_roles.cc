@@ -39,8 +39,11 @@ Role KeyOfficerRole() {
 }
 
 Role AuditorRole() {
-  return {kAuditorRole, "Read-only access to keys, policies, audit, metrics and access grants.",
-          {}, ReadEverything(), true};
+  return {kAuditorRole,
+          "Read-only access to keys, policies, audit, metrics and access grants.",
+          {},
+          ReadEverything(),
+          true};
 }
 
 Role AdminRole() {

@@ -7,11 +7,10 @@ namespace weftkit::auth {
 namespace {
 
 constexpr std::array<std::string_view, 19> kActions = {
-    "key.read",        "key.create",      "key.rotate",       "key.manage_versions",
-    "key.destroy",     "dek.generate",    "dek.wrap",         "dek.unwrap",
-    "dek.rewrap",      "metrics.read",    "principal.read",   "principal.manage",
-    "role.read",       "role.manage",     "token.issue",      "token.revoke",
-    "policy.read",     "policy.publish",  "audit.read",
+    "key.read",       "key.create",       "key.rotate",     "key.manage_versions", "key.destroy",
+    "dek.generate",   "dek.wrap",         "dek.unwrap",     "dek.rewrap",          "metrics.read",
+    "principal.read", "principal.manage", "role.read",      "role.manage",         "token.issue",
+    "token.revoke",   "policy.read",      "policy.publish", "audit.read",
 };
 
 // Resource kinds: a prefix that must be followed by a name, or a whole singleton resource.
@@ -120,9 +119,8 @@ Result<Permission> PermissionFromJson(const nlohmann::json& object, const std::s
   if (resources == object.end()) return InvalidFieldError(pointer + "/resources", "an array");
   WK_ASSIGN_OR_RETURN(permission.actions, StringArrayFromJson(*actions, pointer + "/actions",
                                                               kMaxPatternsPerPermission));
-  WK_ASSIGN_OR_RETURN(permission.resources,
-                      StringArrayFromJson(*resources, pointer + "/resources",
-                                          kMaxPatternsPerPermission));
+  WK_ASSIGN_OR_RETURN(permission.resources, StringArrayFromJson(*resources, pointer + "/resources",
+                                                                kMaxPatternsPerPermission));
   if (permission.actions.empty()) return InvalidFieldError(pointer + "/actions", "an action");
   if (permission.resources.empty()) {
     return InvalidFieldError(pointer + "/resources", "a resource");
@@ -163,9 +161,9 @@ const Role* RbacState::FindRole(std::string_view name) const {
 }
 
 const SeparationOfDuty* RbacState::FindSeparationOfDuty(std::string_view name) const {
-  auto found = std::find_if(
-      separation_of_duty.begin(), separation_of_duty.end(),
-      [&](const SeparationOfDuty& constraint) { return constraint.name == name; });
+  auto found =
+      std::find_if(separation_of_duty.begin(), separation_of_duty.end(),
+                   [&](const SeparationOfDuty& constraint) { return constraint.name == name; });
   return found == separation_of_duty.end() ? nullptr : &*found;
 }
 
@@ -216,9 +214,10 @@ Status ValidateResourcePattern(std::string_view pattern) {
   std::optional<std::string> literal = WithoutEngineVariables(body);
   if (!literal) return InvalidPattern("may use '$' only in \"${engine}\"", "resource");
   if (!HasKnownKind(body, prefix_match)) {
-    return InvalidPattern("must name a resource kind (key/, policy/, principal/, role/, sod/, "
-                          "token/, audit, metrics)",
-                          "resource");
+    return InvalidPattern(
+        "must name a resource kind (key/, policy/, principal/, role/, sod/, "
+        "token/, audit, metrics)",
+        "resource");
   }
   return OkStatus();
 }
@@ -263,11 +262,12 @@ std::string EngineOf(std::string_view principal) {
 
 Status ValidateRoleName(std::string_view name, const std::string& pointer) {
   auto allowed = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
   };
-  bool valid = !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), allowed) &&
-               name[0] != '.' && name[0] != '_' && name[0] != '-';
+  bool valid = !name.empty() && name.size() <= 64 &&
+               std::all_of(name.begin(), name.end(), allowed) && name[0] != '.' && name[0] != '_' &&
+               name[0] != '-';
   if (!valid) return InvalidFieldError(pointer, "1..64 characters of [A-Za-z0-9._-]");
   return OkStatus();
 }

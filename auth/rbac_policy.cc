@@ -162,9 +162,9 @@ Result<RbacPolicy> RbacPolicy::Create(std::vector<Role> roles,
   for (const Role& role : policy.roles_) {
     for (std::size_t i = 0; i < role.inherits.size(); ++i) {
       if (policy.index_.count(role.inherits[i]) == 0) {
-        return Error(ErrorKind::kInvalidArgument, "undefined_role",
-                     RoleWhere(role, "/inherits/" + std::to_string(i)) +
-                         ": inherits an undefined role");
+        return Error(
+            ErrorKind::kInvalidArgument, "undefined_role",
+            RoleWhere(role, "/inherits/" + std::to_string(i)) + ": inherits an undefined role");
       }
     }
   }
@@ -241,8 +241,8 @@ Decision RbacPolicy::Decide(const std::vector<std::string>& direct_roles,
       if (permissions[i].effect == Effect::kDeny) {
         return {false, RuleText(Effect::kDeny, reached.role->name, i), reached.path};
       }
-      if (!allow) allow = Decision{true, RuleText(Effect::kAllow, reached.role->name, i),
-                                   reached.path};
+      if (!allow)
+        allow = Decision{true, RuleText(Effect::kAllow, reached.role->name, i), reached.path};
     }
   }
   if (allow) return *allow;

@@ -34,8 +34,7 @@ std::string RolesText(const Role& role) {
 
 // The context of the server itself, for changes it makes on its own (the bootstrap).
 SecurityContext ServerContext() {
-  return SecurityContext(
-      {"kmsd", AuthMethod::kNone, {}, "bootstrap", "", UnixNow()});
+  return SecurityContext({"kmsd", AuthMethod::kNone, {}, "bootstrap", "", UnixNow()});
 }
 
 }  // namespace
@@ -57,9 +56,11 @@ Result<std::unique_ptr<RbacService>> RbacService::Create(std::unique_ptr<RbacSto
 
 Status RbacService::Publish(RbacState state) {
   WK_ASSIGN_OR_RETURN(RbacPolicy policy, BuildPolicy(state));
-  auto snapshot = std::make_shared<RbacSnapshot>(RbacSnapshot{std::move(state), std::move(policy), {}});
+  auto snapshot =
+      std::make_shared<RbacSnapshot>(RbacSnapshot{std::move(state), std::move(policy), {}});
   for (const Principal& principal : snapshot->state.principals) {
-    if (!principal.disabled) snapshot->roles_by_principal.emplace(principal.id, std::vector<std::string>{});
+    if (!principal.disabled)
+      snapshot->roles_by_principal.emplace(principal.id, std::vector<std::string>{});
   }
   for (const Binding& binding : snapshot->state.bindings) {
     auto holder = snapshot->roles_by_principal.find(binding.principal);
@@ -113,7 +114,8 @@ Result<Principal> RbacService::GetPrincipal(const std::string& id) const {
 
 Result<Role> RbacService::GetRole(const std::string& name) const {
   const Role* found = Snapshot()->state.FindRole(name);
-  if (found == nullptr) return Error(ErrorKind::kNotFound, "role_not_found", "no role '" + name + "'");
+  if (found == nullptr)
+    return Error(ErrorKind::kNotFound, "role_not_found", "no role '" + name + "'");
   return *found;
 }
 
@@ -145,16 +147,16 @@ Result<AccessReport> RbacService::ReviewAccess(const std::string& principal) con
 Result<Principal> RbacService::CreatePrincipal(const SecurityContext& actor, Principal principal) {
   principal.created_at = UnixNow();
   WK_RETURN_IF_ERROR(Apply([&](RbacStore& s) { return s.CreatePrincipal(principal); }));
-  LogChange(actor, "rbac_principal_created",
-            {"principal", principal.id}, {"kind", PrincipalKindName(principal.kind)});
+  LogChange(actor, "rbac_principal_created", {"principal", principal.id},
+            {"kind", PrincipalKindName(principal.kind)});
   return GetPrincipal(principal.id);
 }
 
 Result<Principal> RbacService::UpdatePrincipal(const SecurityContext& actor,
                                                const Principal& principal) {
   WK_RETURN_IF_ERROR(Apply([&](RbacStore& s) { return s.UpdatePrincipal(principal); }));
-  LogChange(actor, "rbac_principal_updated",
-            {"principal", principal.id}, {"disabled", principal.disabled ? "true" : "false"});
+  LogChange(actor, "rbac_principal_updated", {"principal", principal.id},
+            {"disabled", principal.disabled ? "true" : "false"});
   return GetPrincipal(principal.id);
 }
 
@@ -192,8 +194,8 @@ Status RbacService::AddBinding(const SecurityContext& actor, const Binding& bind
 
 Status RbacService::RemoveBinding(const SecurityContext& actor, const Binding& binding) {
   WK_RETURN_IF_ERROR(Apply([&](RbacStore& s) { return s.RemoveBinding(binding); }));
-  LogChange(actor, "rbac_binding_removed",
-            {"principal", binding.principal}, {"role", binding.role});
+  LogChange(actor, "rbac_binding_removed", {"principal", binding.principal},
+            {"role", binding.role});
   return OkStatus();
 }
 
@@ -201,8 +203,7 @@ Result<SeparationOfDuty> RbacService::AddSeparationOfDuty(const SecurityContext&
                                                           SeparationOfDuty constraint) {
   constraint.builtin = false;
   WK_RETURN_IF_ERROR(Apply([&](RbacStore& s) { return s.AddSeparationOfDuty(constraint); }));
-  LogChange(actor, "rbac_sod_added",
-            {"sod", constraint.name},
+  LogChange(actor, "rbac_sod_added", {"sod", constraint.name},
             {"definition", "[" + JoinNames(constraint.first_actions) + "] vs [" +
                                JoinNames(constraint.second_actions) + "]"});
   return constraint;
@@ -219,11 +220,12 @@ Status RbacService::EnsureBootstrapAdmin(const std::string& principal) {
     std::shared_ptr<const RbacSnapshot> snapshot = Snapshot();
     if (!HoldersOf(snapshot->state, snapshot->policy, kAdminRole).empty()) return OkStatus();
   }
-  const PrincipalKind kind = principal.rfind("spiffe://", 0) == 0 ? PrincipalKind::kService
-                                                                   : PrincipalKind::kPerson;
+  const PrincipalKind kind =
+      principal.rfind("spiffe://", 0) == 0 ? PrincipalKind::kService : PrincipalKind::kPerson;
   Principal admin{principal, kind, "first administrator", UnixNow(), false};
   WK_RETURN_IF_ERROR(Apply([&](RbacStore& s) { return s.BootstrapAdmin(admin); }));
-  LogChange(ServerContext(), "rbac_bootstrap_admin", {"principal", principal}, {"role", kAdminRole});
+  LogChange(ServerContext(), "rbac_bootstrap_admin", {"principal", principal},
+            {"role", kAdminRole});
   return OkStatus();
 }
 

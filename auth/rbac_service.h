@@ -118,8 +118,7 @@ class RbacService {
   Status Reload();
 
  private:
-  explicit RbacService(std::unique_ptr<RbacStore> rbac_store)
-      : store_(std::move(rbac_store)) {}
+  explicit RbacService(std::unique_ptr<RbacStore> rbac_store) : store_(std::move(rbac_store)) {}
 
   // Validates `state`, builds its snapshot and publishes it.
   Status Publish(RbacState state);

@@ -141,7 +141,7 @@ Status DeleteStaleFailures(Connection& connection, std::int64_t now_ms,
   return remove.StepToEnd();
 }
 
-Status InvalidUserName() {
+Error InvalidUserName() {
   return Error(ErrorKind::kInvalidArgument, "invalid_user_name", "user name not allowed");
 }
 
@@ -171,7 +171,7 @@ Status SqlitePasswordStore::PutCredentials(const std::string& user,
 Result<bool> SqlitePasswordStore::CreateFirstUser(const std::string& user,
                                                   const ScramCredentials& credentials,
                                                   bool must_change_password) {
-  if (!IsValidUserName(user)) return InvalidUserName().error();
+  if (!IsValidUserName(user)) return InvalidUserName();
   return store::InWriteTransaction(*database_, [&](Connection& connection) -> Result<bool> {
     WK_ASSIGN_OR_RETURN(Statement any, Statement::Prepare(connection,
                                                           "SELECT EXISTS (SELECT 1 FROM "

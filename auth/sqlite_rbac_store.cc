@@ -250,7 +250,8 @@ Status CheckRoleUnused(const RbacState& state, const std::string& name) {
 }
 
 Status AddBindingTo(RbacState& state, Connection& connection, const Binding& binding) {
-  if (state.FindPrincipal(binding.principal) == nullptr) return PrincipalNotFound(binding.principal);
+  if (state.FindPrincipal(binding.principal) == nullptr)
+    return PrincipalNotFound(binding.principal);
   if (state.FindRole(binding.role) == nullptr) return RoleNotFound(binding.role);
   if (state.HasBinding(binding)) {
     return Error(ErrorKind::kAlreadyExists, "binding_exists",
@@ -335,8 +336,9 @@ Result<RbacState> SqliteRbacStore::CreatePrincipal(const Principal& principal) {
 Result<RbacState> SqliteRbacStore::UpdatePrincipal(const Principal& principal) {
   WK_RETURN_IF_ERROR(ValidateDescription(principal.description, "/description"));
   return Mutate([&](RbacState& state, Connection& connection) -> Status {
-    auto found = std::find_if(state.principals.begin(), state.principals.end(),
-                              [&](const Principal& existing) { return existing.id == principal.id; });
+    auto found =
+        std::find_if(state.principals.begin(), state.principals.end(),
+                     [&](const Principal& existing) { return existing.id == principal.id; });
     if (found == state.principals.end()) return PrincipalNotFound(principal.id);
     found->description = principal.description;
     found->disabled = principal.disabled;

@@ -852,6 +852,7 @@ Status PinFromEnvironment(const Settings& s, const Environment& env, const IniEn
   }
   config.hsm.pin = SecretBytes::CopyOf(*value);
   config.hsm.pin_source = "env " + entry.value;
+  config.hsm.pin_env = entry.value;
   return OkStatus();
 }
 

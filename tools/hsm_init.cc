@@ -65,9 +65,9 @@ Result<SecretBytes> ReadPinFile(const std::string& path) {
   ssize_t size = read(fd.get(), pin.expose_mutable().data(), pin.size());
   if (size < 0) return PinFileError(path, std::string("read failed: ") + strerror(errno));
   pin.Truncate(static_cast<std::size_t>(size));
-  while (!pin.empty() && (pin.expose().back() == '\n' || pin.expose().back() == '\r')) {
-    pin.Truncate(pin.size() - 1);
-  }
+  // Exactly one trailing newline is dropped, as kmsd's configuration loader does, so that both
+  // read the same PIN from the same file.
+  if (!pin.empty() && pin.expose().back() == '\n') pin.Truncate(pin.size() - 1);
   if (pin.empty() || static_cast<std::size_t>(size) == kMaxPinFileSize) {
     return PinFileError(path, "the PIN must have 1 to 255 bytes");
   }

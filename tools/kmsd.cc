@@ -7,6 +7,7 @@
 // and exits. Any bad or insecure setting stops start-up with a message naming the setting.
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -123,7 +124,9 @@ Status WritePortFile(const server::Config& config, int port) {
 
 Status Serve(const server::Config& config) {
   WK_ASSIGN_OR_RETURN(auto hsm, OpenHsm(config));
-  log::Info("hsm_ready", {{"token", hsm->token_description()}, {"pin", config.hsm.pin_source}});
+  log::Info("hsm_ready", {{"token", hsm->token_description()},
+                          {"selected_by", config.hsm.token_uri.value_or("token_label")},
+                          {"pin", config.hsm.pin_source}});
 
   store::OpenOptions store_options;
   store_options.busy_timeout = config.store.busy_timeout;
@@ -156,8 +159,9 @@ Status Serve(const server::Config& config) {
                                                             metrics));
   WK_RETURN_IF_ERROR(http->Start());
   WK_RETURN_IF_ERROR(WritePortFile(config, http->port()));
-  log::Info("kmsd_started", {{"listen", config.server.listen.host + ":" +
-                                            std::to_string(http->port())},
+  server::ListenAddress bound = config.server.listen;
+  bound.port = http->port();
+  log::Info("kmsd_started", {{"listen", bound.ToString()},
                              {"store", config.store.path.string()}});
 
   {
@@ -194,6 +198,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   log::SetLevel(config->log.level);
+  // The PIN is in secure memory now; children of this process must not inherit it.
+  if (config->hsm.pin_env) ::unsetenv(config->hsm.pin_env->c_str());
   Status served = Serve(*config);
   if (!served.ok()) {
     log::Error("kmsd_failed", {{"code", served.error().code()},

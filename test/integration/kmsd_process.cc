@@ -77,9 +77,24 @@ std::unique_ptr<KmsdProcess> KmsdProcess::Start(KmsdOptions options) {
 void KmsdProcess::WriteConfig(const KmsdOptions& options) {
   auto sections = DefaultSettings(*token_);
   if (!options.module_path.empty()) sections["hsm"]["module"] = options.module_path;
+  if (options.token_by_uri) {
+    sections["hsm"].erase("token_label");
+    sections["hsm"]["token_uri"] = "pkcs11:token=" + token_->label();
+  }
+  if (options.pin_in_environment) {
+    // kmsd inherits the test's environment; the variable holds this run's random PIN.
+    ::setenv("WEFTKIT_TEST_HSM_PIN", token_->pin().c_str(), 1);
+    sections["hsm"].erase("pin_file");
+    sections["hsm"]["pin_env"] = "WEFTKIT_TEST_HSM_PIN";
+  }
   for (const auto& [dotted, value] : options.settings) {
     std::size_t dot = dotted.find('.');
-    sections[dotted.substr(0, dot)][dotted.substr(dot + 1)] = value;
+    auto& section = sections[dotted.substr(0, dot)];
+    if (value.empty()) {
+      section.erase(dotted.substr(dot + 1));
+    } else {
+      section[dotted.substr(dot + 1)] = value;
+    }
   }
   std::string text;
   for (const auto& [section, entries] : sections) {

@@ -18,10 +18,15 @@
 namespace weftkit::test {
 
 struct KmsdOptions {
-  // Extra settings, as "section.key" -> value, added to or replacing the defaults.
+  // Extra settings, as "section.key" -> value, added to or replacing the defaults; an empty
+  // value removes the setting.
   std::map<std::string, std::string> settings;
   // When set, kmsd loads this PKCS#11 module instead of SoftHSM (e.g. the fault injector).
   std::string module_path;
+  // Select the token by an RFC 7512 URI instead of its label.
+  bool token_by_uri = false;
+  // Pass the PIN in an environment variable (hsm.pin_env) instead of a file.
+  bool pin_in_environment = false;
 };
 
 class KmsdProcess {

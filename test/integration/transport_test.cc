@@ -129,6 +129,23 @@ TEST_F(HsmOutageTest, HsmAway_FailsFastThenRecoversByItself) {
   EXPECT_EQ(Call(*engine_, "POST", "/v1/keys/orders/generate-data-key", item).status, 200);
 }
 
+// The token chosen by an RFC 7512 URI and the PIN read from an environment variable.
+class TokenUriTest : public KmsdTest {
+ protected:
+  KmsdOptions Options() override {
+    KmsdOptions options;
+    options.token_by_uri = true;
+    options.pin_in_environment = true;
+    return options;
+  }
+};
+
+TEST_F(TokenUriTest, TokenByUriAndPinFromEnvironment_Serve) {
+  EXPECT_NE(kmsd_->Log().find("pkcs11:token="), std::string::npos);
+  CreateKey("orders");
+  EXPECT_EQ(Call(*engine_, "POST", "/v1/keys/orders/generate-data-key").status, 200);
+}
+
 TEST(KmsdConfigTest, Start_Fails_NamingAnInsecureSetting) {
   KmsdOptions options;
   options.settings["tls.min_version"] = "1.2";
