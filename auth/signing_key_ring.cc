@@ -27,12 +27,13 @@ constexpr std::array<StateName, 3> kStateNames = {{
 }};
 
 // Column order read by ReadRecord; whole statements are spelled out so every SQL text is constant.
-constexpr const char* kSelectLive =
+// rowid breaks ties between keys created within one second: it grows with every insert.
+constexpr const char* kSelectLiveNewestFirst =
     "SELECT kid, hsm_label, state, created_at, retire_after, retired_at FROM jwt_signing_keys "
-    "WHERE state != 'retired' ORDER BY created_at, kid";
-constexpr const char* kSelectAll =
+    "WHERE state != 'retired' ORDER BY created_at DESC, rowid DESC";
+constexpr const char* kSelectAllOldestFirst =
     "SELECT kid, hsm_label, state, created_at, retire_after, retired_at FROM jwt_signing_keys "
-    "ORDER BY created_at, kid";
+    "ORDER BY created_at, rowid";
 
 Error Corrupt(const std::string& what) {
   return Error(ErrorKind::kInternal, "store_corrupt", "jwt_signing_keys row holds " + what);
@@ -115,12 +116,6 @@ Result<std::string> NewLabel() {
   return label;
 }
 
-// Active first, then retiring keys, newest first.
-bool SignsEarlierInJwks(const SigningKeyRecord& a, const SigningKeyRecord& b) {
-  if (a.state != b.state) return a.state == SigningKeyState::kActive;
-  return a.created_at > b.created_at;
-}
-
 }  // namespace
 
 const char* SigningKeyStateName(SigningKeyState state) {
@@ -145,7 +140,7 @@ Result<std::unique_ptr<SigningKeyRing>> SigningKeyRing::Open(
 }
 
 Status SigningKeyRing::Load() {
-  WK_ASSIGN_OR_RETURN(std::vector<SigningKeyRecord> records, SelectRecords(*database_, kSelectLive));
+  WK_ASSIGN_OR_RETURN(std::vector<SigningKeyRecord> records, SelectRecords(*database_, kSelectLiveNewestFirst));
   std::vector<LoadedKey> loaded;
   for (SigningKeyRecord& record : records) {
     WK_ASSIGN_OR_RETURN(LoadedKey key, LoadPublicKey(std::move(record)));
@@ -167,8 +162,9 @@ Status SigningKeyRing::Load() {
     loaded.push_back(std::move(first));
   }
 
-  std::sort(loaded.begin(), loaded.end(), [](const LoadedKey& a, const LoadedKey& b) {
-    return SignsEarlierInJwks(a.record, b.record);
+  // The active key first, then the retiring ones newest first: the order of the JWK set.
+  std::stable_partition(loaded.begin(), loaded.end(), [](const LoadedKey& key) {
+    return key.record.state == SigningKeyState::kActive;
   });
   std::unique_lock lock(keys_mutex_);
   keys_ = std::move(loaded);
@@ -295,7 +291,7 @@ Status SigningKeyRing::RetireExpired() {
 }
 
 Result<std::vector<SigningKeyRecord>> SigningKeyRing::ListKeys() const {
-  return SelectRecords(*database_, kSelectAll);
+  return SelectRecords(*database_, kSelectAllOldestFirst);
 }
 
 }  // namespace weftkit::auth

@@ -103,16 +103,17 @@ inline Status OkStatus() { return Status(); }
 #define WK_CONCAT(a, b) WK_CONCAT_INNER(a, b)
 
 // Evaluates `expr` (a Result) and returns its error from the enclosing function if it failed.
-#define WK_RETURN_IF_ERROR(expr)                      \
-  do {                                                \
-    auto&& wk_result_ = (expr);                       \
-    if (!wk_result_.ok()) return wk_result_.error();  \
+#define WK_RETURN_IF_ERROR(expr) WK_RETURN_IF_ERROR_IMPL(WK_CONCAT(wk_status_, __COUNTER__), expr)
+#define WK_RETURN_IF_ERROR_IMPL(tmp, expr) \
+  do {                                     \
+    auto&& tmp = (expr);                   \
+    if (!tmp.ok()) return tmp.error();     \
   } while (false)
 
 // Evaluates `expr` (a Result<T>); on error returns it, otherwise moves the value into `lhs`,
 // which may be a declaration such as `auto x`.
 #define WK_ASSIGN_OR_RETURN(lhs, expr) \
-  WK_ASSIGN_OR_RETURN_IMPL(WK_CONCAT(wk_result_, __LINE__), lhs, expr)
+  WK_ASSIGN_OR_RETURN_IMPL(WK_CONCAT(wk_result_, __COUNTER__), lhs, expr)
 #define WK_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                             \
   if (!tmp.ok()) return tmp.error();             \

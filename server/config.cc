@@ -26,7 +26,7 @@ namespace fs = std::filesystem;
 // ---------------------------------------------------------------------------------------------
 // The schema: every section and key kmsd accepts, in documentation order.
 
-constexpr std::array<std::string_view, 32> kSettingNames = {
+constexpr std::array<std::string_view, 41> kSettingNames = {
     "server.listen",
     "server.io_threads",
     "server.workers",
@@ -58,11 +58,20 @@ constexpr std::array<std::string_view, 32> kSettingNames = {
     "keys.auto_rotation_check_s",
     "keys.max_encryptions_per_version",
     "keys.destruction_wait_min_s",
+    "auth.principal_from",
+    "auth.pinned_spki_sha256",
+    "auth.bootstrap_admin",
+    "auth.token_issuer",
+    "auth.token_audience",
+    "auth.token_lifetime_s",
+    "auth.scram_iterations",
+    "auth.lockout_failures",
+    "auth.lockout_s",
     "log.level",
 };
 
-constexpr std::array<std::string_view, 7> kSectionNames = {"server", "tls",  "hsm", "store",
-                                                           "state",  "keys", "log"};
+constexpr std::array<std::string_view, 8> kSectionNames = {
+    "server", "tls", "hsm", "store", "state", "keys", "auth", "log"};
 
 constexpr std::uint64_t kMaxEncryptionsPerVersion = std::uint64_t{1} << 30;  // 2^32 / 4
 
@@ -117,6 +126,13 @@ const IntegerSetting kIntegerSettings[] = {
      [](Config& c, std::uint64_t v) { c.keys.max_encryptions_per_version = v; }, kWhyGcmBound},
     {"keys.destruction_wait_min_s", 1, 315360000,
      [](Config& c, std::uint64_t v) { c.keys.destruction_wait_min = Seconds(v); }},
+    {"auth.token_lifetime_s", 30, 3600,
+     [](Config& c, std::uint64_t v) { c.auth.token_lifetime = Seconds(v); }},
+    {"auth.scram_iterations", 4096, 10000000,
+     [](Config& c, std::uint64_t v) { c.auth.scram_iterations = U32(v); }},
+    {"auth.lockout_failures", 1, 100,
+     [](Config& c, std::uint64_t v) { c.auth.lockout_failures = U32(v); }},
+    {"auth.lockout_s", 1, 86400, [](Config& c, std::uint64_t v) { c.auth.lockout = Seconds(v); }},
 };
 
 const std::pair<std::string_view, log::Level> kLogLevels[] = {
@@ -887,6 +903,71 @@ Status LoadStore(const Settings& s, const Roots& roots, Config& config) {
   return OkStatus();
 }
 
+// A comma-separated list with surrounding spaces trimmed; empty items are dropped.
+std::vector<std::string> SplitList(std::string_view text) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t comma = std::min(text.find(',', start), text.size());
+    std::string_view item = text.substr(start, comma - start);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) items.emplace_back(item);
+    start = comma + 1;
+  }
+  return items;
+}
+
+bool IsLowerHex(std::string_view text, std::size_t length) {
+  return text.size() == length &&
+         text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+Status LoadAuthIdentity(const Settings& s, Config& config) {
+  if (const IniEntry* from = s.Find("auth.principal_from")) {
+    if (from->value == "spiffe") {
+      config.auth.principal_from = PrincipalSource::kSpiffe;
+    } else if (from->value == "dns") {
+      config.auth.principal_from = PrincipalSource::kDnsSan;
+    } else if (from->value == "subject") {
+      config.auth.principal_from = PrincipalSource::kSubject;
+    } else {
+      return s.Fail(Problem::kInvalidValue, "auth.principal_from",
+                    "must be spiffe, dns or subject; got " + Quote(from->value));
+    }
+  }
+  if (const IniEntry* pins = s.Find("auth.pinned_spki_sha256")) {
+    for (std::string& pin : SplitList(pins->value)) {
+      if (!IsLowerHex(pin, 64)) {
+        return s.Fail(Problem::kInvalidValue, "auth.pinned_spki_sha256",
+                      "must list SHA-256 digests as 64 lower-case hex digits, comma-separated");
+      }
+      config.auth.pinned_spki_sha256.push_back(std::move(pin));
+    }
+  }
+  if (const IniEntry* admin = s.Find("auth.bootstrap_admin")) {
+    config.auth.bootstrap_admin = admin->value;
+  }
+  return OkStatus();
+}
+
+Status LoadAuthTokens(const Settings& s, Config& config) {
+  if (const IniEntry* issuer = s.Find("auth.token_issuer")) {
+    if (issuer->value.rfind("https://", 0) != 0) {
+      return s.Fail(Problem::kInvalidValue, "auth.token_issuer",
+                    "must be an https:// URL; got " + Quote(issuer->value));
+    }
+    config.auth.token_issuer = issuer->value;
+  }
+  if (const IniEntry* audience = s.Find("auth.token_audience")) {
+    if (audience->value.empty()) {
+      return s.Fail(Problem::kInvalidValue, "auth.token_audience", "must not be empty");
+    }
+    config.auth.token_audience = audience->value;
+  }
+  return OkStatus();
+}
+
 Status LoadLog(const Settings& s, Config& config) {
   const IniEntry* entry = s.Find("log.level");
   if (entry == nullptr) return OkStatus();
@@ -938,6 +1019,8 @@ Result<Config> LoadConfig(const std::filesystem::path& file, const Environment& 
   WK_RETURN_IF_ERROR(LoadTls(s, roots, config));
   WK_RETURN_IF_ERROR(LoadHsm(s, roots, env, config));
   WK_RETURN_IF_ERROR(LoadStore(s, roots, config));
+  WK_RETURN_IF_ERROR(LoadAuthIdentity(s, config));
+  WK_RETURN_IF_ERROR(LoadAuthTokens(s, config));
   WK_RETURN_IF_ERROR(LoadLog(s, config));
   return config;
 }

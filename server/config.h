@@ -134,6 +134,30 @@ struct KeySettings {
   std::chrono::seconds destruction_wait_min{86400};  // shortest waiting period before destruction
 };
 
+// Where a client certificate's principal comes from.
+enum class PrincipalSource {
+  kSpiffe,   // the single SPIFFE URI SAN (the default)
+  kDnsSan,   // the single DNS SAN
+  kSubject,  // the subject, RFC 2253
+};
+
+// [auth]: who callers are and how their credentials are issued and checked.
+struct AuthSettings {
+  PrincipalSource principal_from = PrincipalSource::kSpiffe;
+  // When not empty, only client certificates whose public key (SHA-256 of the DER
+  // SubjectPublicKeyInfo, lower-case hex) is listed are accepted.
+  std::vector<std::string> pinned_spki_sha256;
+  // A principal bound to the admin role at start-up when no principal holds it yet, e.g. the
+  // first administrator's certificate identity.
+  std::optional<std::string> bootstrap_admin;
+  std::string token_issuer = "https://kms.weftkit.local";  // "iss" of issued JWTs
+  std::string token_audience = "weftkit-kms";              // "aud" required of JWTs
+  std::chrono::seconds token_lifetime{900};                // at most 1 hour
+  std::uint32_t scram_iterations = 100000;                 // PBKDF2 rounds for new passwords
+  std::uint32_t lockout_failures = 5;  // consecutive failed logins before the account locks
+  std::chrono::seconds lockout{900};   // how long a locked account stays locked
+};
+
 // [log]
 struct LogSettings {
   log::Level level = log::Level::kInfo;
@@ -149,6 +173,7 @@ struct Config {
   StoreSettings store;
   StateSettings state;
   KeySettings keys;
+  AuthSettings auth;
   LogSettings log;
 };
 

@@ -16,7 +16,8 @@ class SigningKeyRingTest : public JwtFixture {
  protected:
   std::vector<std::string> PublishedKids() {
     std::vector<std::string> kids;
-    for (const Json& key : Json::parse(service_->JwkSetJson())["keys"]) {
+    const Json set = Json::parse(service_->JwkSetJson());
+    for (const Json& key : set["keys"]) {
       kids.push_back(key["kid"].get<std::string>());
     }
     return kids;

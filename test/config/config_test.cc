@@ -292,6 +292,44 @@ TEST_F(ConfigTest, LoadConfig_Fails_MaxEncryptionsAboveTwoToThe30_CitingTheGcmBo
   EXPECT_NE(detail.find("2^32"), std::string::npos) << detail;
 }
 
+TEST_F(ConfigTest, LoadConfig_ReadsAuthSettings) {
+  std::string pin(64, 'a');
+  settings_["auth"] = {{"principal_from", "dns"},
+                       {"pinned_spki_sha256", pin + " , " + std::string(64, 'b')},
+                       {"bootstrap_admin", "spiffe://weftkit.dev/admin/first"},
+                       {"token_issuer", "https://kms.example"},
+                       {"token_audience", "engines"},
+                       {"token_lifetime_s", "60"},
+                       {"scram_iterations", "4096"},
+                       {"lockout_failures", "3"},
+                       {"lockout_s", "10"}};
+  Config config = MustLoad();
+  EXPECT_EQ(config.auth.principal_from, PrincipalSource::kDnsSan);
+  EXPECT_EQ(config.auth.pinned_spki_sha256,
+            (std::vector<std::string>{pin, std::string(64, 'b')}));
+  EXPECT_EQ(config.auth.bootstrap_admin, "spiffe://weftkit.dev/admin/first");
+  EXPECT_EQ(config.auth.token_issuer, "https://kms.example");
+  EXPECT_EQ(config.auth.token_audience, "engines");
+  EXPECT_EQ(config.auth.token_lifetime, std::chrono::seconds(60));
+  EXPECT_EQ(config.auth.scram_iterations, 4096u);
+  EXPECT_EQ(config.auth.lockout_failures, 3u);
+  EXPECT_EQ(config.auth.lockout, std::chrono::seconds(10));
+}
+
+TEST_F(ConfigTest, LoadConfig_Fails_BadAuthSettings_NamingThem) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"principal_from", "email"},
+      {"pinned_spki_sha256", "ABCDEF"},
+      {"token_issuer", "http://kms.example"},
+      {"scram_iterations", "1000"},
+      {"token_lifetime_s", "86400"},
+  };
+  for (const auto& [key, value] : cases) {
+    settings_["auth"] = {{key, value}};
+    ExpectRefused("config_invalid_value", std::string("auth.") + key);
+  }
+}
+
 TEST_F(ConfigTest, LoadConfig_AcceptsDestructionWaitOfOneSecond_ForTests) {
   settings_["keys"]["destruction_wait_min_s"] = "1";
   EXPECT_EQ(MustLoad().keys.destruction_wait_min, std::chrono::seconds(1));
@@ -340,7 +378,8 @@ TEST_F(ConfigTest, LoadConfig_Fails_TlsBelow13) {
 
 TEST_F(ConfigTest, LoadConfig_Fails_NoOffSwitchForTlsOrAuthentication) {
   const std::pair<const char*, const char*> switches[] = {
-      {"server", "auth"}, {"tls", "enabled"}, {"server", "tls"}, {"tls", "verify_client"}};
+      {"server", "auth"},  {"tls", "enabled"},          {"server", "tls"},
+      {"auth", "enabled"}, {"auth", "require_client_cert"}, {"tls", "verify_client"}};
   for (const auto& [section, key] : switches) {
     Sections saved = settings_;
     settings_[section][key] = "off";
