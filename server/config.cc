@@ -252,8 +252,8 @@ std::string Suggestion(std::string_view name, const Candidates& candidates) {
 
 // Operators looking for an off switch get told there is none, instead of a bare "unknown".
 std::string NoOffSwitchHint(std::string_view key) {
-  constexpr std::string_view kSwitchWords[] = {"enable", "disable", "auth", "insecure",
-                                               "verify", "tls",     "ssl",  "plain"};
+  constexpr std::string_view kSwitchWords[] = {"enable", "disable", "auth", "insecure", "verify",
+                                               "tls",    "ssl",     "plain", "require"};
   for (std::string_view word : kSwitchWords) {
     if (key.find(word) != std::string_view::npos) {
       return "; kmsd has no setting that turns TLS or client authentication off";
