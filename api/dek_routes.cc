@@ -2,7 +2,7 @@
 
 #include <openssl/crypto.h>
 
-#include "api/access_policy.h"
+#include "api/authorizer.h"
 #include "api/json_body.h"
 #include "api/responses.h"
 #include "common/base64.h"
@@ -28,7 +28,7 @@ using ItemRunner = std::function<Result<ItemOutput>(kms::KeyService&, const std:
 
 struct DekOperation {
   const char* name;
-  Action action;
+  const char* action;  // what RBAC must allow on the key
   std::vector<std::string_view> fields;
   ItemRunner run;
   server::CounterFamily* counter = nullptr;  // kms_dek_operations_total
@@ -102,17 +102,17 @@ Result<ItemOutput> RewrapItem(kms::KeyService& keys, const std::string& key, nlo
 
 std::vector<DekOperation> Operations() {
   return {
-      {"generate-data-key", Action::kDekGenerate, {"context", "bytes"},
+      {"generate-data-key", "dek.generate", {"context", "bytes"},
        [](auto& keys, const auto& key, auto& item, const auto& pointer) {
          return Generate(keys, key, item, pointer, true);
        }},
-      {"generate-data-key-without-plaintext", Action::kDekGenerate, {"context", "bytes"},
+      {"generate-data-key-without-plaintext", "dek.generate", {"context", "bytes"},
        [](auto& keys, const auto& key, auto& item, const auto& pointer) {
          return Generate(keys, key, item, pointer, false);
        }},
-      {"wrap", Action::kDekWrap, {"plaintext", "context"}, WrapItem},
-      {"unwrap", Action::kDekUnwrap, {"wrapped", "context"}, UnwrapItem},
-      {"rewrap", Action::kDekRewrap, {"wrapped", "context"}, RewrapItem},
+      {"wrap", "dek.wrap", {"plaintext", "context"}, WrapItem},
+      {"unwrap", "dek.unwrap", {"wrapped", "context"}, UnwrapItem},
+      {"rewrap", "dek.rewrap", {"wrapped", "context"}, RewrapItem},
   };
 }
 
@@ -153,10 +153,11 @@ Response SensitiveResponse(std::string body) {
   return response;
 }
 
-Result<Response> RunSingle(kms::KeyService& keys, const DekOperation& op, const Request& request,
+Result<Response> RunSingle(kms::KeyService& keys, const Authorizer& authorize,
+                           const DekOperation& op, const Request& request,
                            const SecurityContext& context) {
   const std::string& key = request.PathParam("name");
-  WK_RETURN_IF_ERROR(Authorize(context, op.action, key));
+  WK_RETURN_IF_ERROR(authorize(context, op.action, KeyResource(key)));
   WK_ASSIGN_OR_RETURN(nlohmann::json item, ParseJsonObject(request.body));
   // An empty body is an empty item; a body that is not a JSON object never reaches RunItem.
   WK_ASSIGN_OR_RETURN(ItemOutput output, RunItem(keys, op, key, item, ""));
@@ -165,10 +166,11 @@ Result<Response> RunSingle(kms::KeyService& keys, const DekOperation& op, const 
   return SensitiveResponse(std::move(body));
 }
 
-Result<Response> RunBatch(kms::KeyService& keys, const DekOperation& op, std::size_t max_items,
-                          const Request& request, const SecurityContext& context) {
+Result<Response> RunBatch(kms::KeyService& keys, const Authorizer& authorize,
+                          const DekOperation& op, std::size_t max_items, const Request& request,
+                          const SecurityContext& context) {
   const std::string& key = request.PathParam("name");
-  WK_RETURN_IF_ERROR(Authorize(context, op.action, key));
+  WK_RETURN_IF_ERROR(authorize(context, op.action, KeyResource(key)));
   WK_ASSIGN_OR_RETURN(nlohmann::json body, ParseObject(request.body, {"items"}));
   auto items = body.find("items");
   if (items == body.end() || !items->is_array()) return InvalidField("/items", "an array");
@@ -195,9 +197,10 @@ Result<Response> RunBatch(kms::KeyService& keys, const DekOperation& op, std::si
 
 }  // namespace
 
-void RegisterDekRoutes(server::Router& router, kms::KeyService& keys, server::Metrics& metrics,
-                       std::size_t max_batch_items) {
+void RegisterDekRoutes(server::Router& router, kms::KeyService& keys, Authorizer authorize,
+                       server::Metrics& metrics, std::size_t max_batch_items) {
   kms::KeyService* service = &keys;
+  auto authorizer = std::make_shared<const Authorizer>(std::move(authorize));
   auto counter = metrics.AddCounter("kms_dek_operations_total",
                                     "DEK operations by operation and outcome (ok or error code)",
                                     {"operation", "outcome"});
@@ -205,16 +208,20 @@ void RegisterDekRoutes(server::Router& router, kms::KeyService& keys, server::Me
     if (counter.ok()) op.counter = *counter;
     auto shared = std::make_shared<const DekOperation>(std::move(op));
     router.Add({"POST", "/v1/keys/{name}/" + std::string(shared->name), server::RunOn::kWorker,
-                false, [service, shared](const Request& request, const SecurityContext& context) {
-                  return Respond(context,
-                                 [&] { return RunSingle(*service, *shared, request, context); });
+                false,
+                [service, authorizer, shared](const Request& request,
+                                              const SecurityContext& context) {
+                  return Respond(context, [&] {
+                    return RunSingle(*service, *authorizer, *shared, request, context);
+                  });
                 }});
     router.Add({"POST", "/v1/keys/{name}/batch/" + std::string(shared->name),
                 server::RunOn::kWorker, false,
-                [service, shared, max_batch_items](const Request& request,
-                                                   const SecurityContext& context) {
+                [service, authorizer, shared, max_batch_items](const Request& request,
+                                                               const SecurityContext& context) {
                   return Respond(context, [&] {
-                    return RunBatch(*service, *shared, max_batch_items, request, context);
+                    return RunBatch(*service, *authorizer, *shared, max_batch_items, request,
+                                    context);
                   });
                 }});
   }

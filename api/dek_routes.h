@@ -9,6 +9,7 @@
 
 #include <cstddef>
 
+#include "api/authorizer.h"
 #include "kms/key_service.h"
 #include "server/metrics.h"
 #include "server/router.h"
@@ -17,7 +18,7 @@ namespace weftkit::api {
 
 // Also registers kms_dek_operations_total{operation,outcome} in `metrics`, counted per item;
 // the outcome is "ok" or the error code.
-void RegisterDekRoutes(server::Router& router, kms::KeyService& keys, server::Metrics& metrics,
-                       std::size_t max_batch_items);
+void RegisterDekRoutes(server::Router& router, kms::KeyService& keys, Authorizer authorize,
+                       server::Metrics& metrics, std::size_t max_batch_items);
 
 }  // namespace weftkit::api

@@ -1,7 +1,7 @@
 // Routes for the master key lifecycle: create, list, show, rotate, version states and settings.
 #include "api/key_routes.h"
 
-#include "api/access_policy.h"
+#include "api/authorizer.h"
 #include "api/json_body.h"
 #include "api/responses.h"
 #include "common/log.h"
@@ -71,12 +71,12 @@ Result<std::uint32_t> VersionParam(const Request& request) {
   return static_cast<std::uint32_t>(std::stoul(text));
 }
 
-Result<Response> CreateKey(kms::KeyService& keys, const Request& request,
-                           const SecurityContext& context) {
+Result<Response> CreateKey(kms::KeyService& keys, const Authorizer& authorize,
+                           const Request& request, const SecurityContext& context) {
   WK_ASSIGN_OR_RETURN(nlohmann::json body,
                       ParseObject(request.body, {"name", "description", "rotation_period_s"}));
   WK_ASSIGN_OR_RETURN(std::string name, RequiredString(body, "name", "/name"));
-  WK_RETURN_IF_ERROR(Authorize(context, Action::kKeyCreate, name));
+  WK_RETURN_IF_ERROR(authorize(context, "key.create", KeyResource(name)));
   WK_ASSIGN_OR_RETURN(auto description, OptionalString(body, "description", "/description"));
   if (description && description->size() > 1024) {
     return InvalidField("/description", "at most 1024 bytes");
@@ -89,30 +89,31 @@ Result<Response> CreateKey(kms::KeyService& keys, const Request& request,
   return JsonResponse(201, KeyJson(report));
 }
 
-Result<Response> ListKeys(kms::KeyService& keys, const SecurityContext& context) {
+Result<Response> ListKeys(kms::KeyService& keys, const Authorizer& authorize,
+                          const SecurityContext& context) {
   WK_ASSIGN_OR_RETURN(std::vector<kms::KeyReport> reports, keys.ListKeys());
   nlohmann::json listed = nlohmann::json::array();
   for (const kms::KeyReport& report : reports) {
     // Listing shows only the keys the caller may read; an engine sees its own.
-    if (Authorize(context, Action::kKeyRead, report.key.name).ok()) {
+    if (authorize(context, "key.read", KeyResource(report.key.name)).ok()) {
       listed.push_back(KeyJson(report));
     }
   }
   return JsonResponse(200, {{"keys", listed}});
 }
 
-Result<Response> ShowKey(kms::KeyService& keys, const Request& request,
-                         const SecurityContext& context) {
+Result<Response> ShowKey(kms::KeyService& keys, const Authorizer& authorize,
+                         const Request& request, const SecurityContext& context) {
   const std::string& name = request.PathParam("name");
-  WK_RETURN_IF_ERROR(Authorize(context, Action::kKeyRead, name));
+  WK_RETURN_IF_ERROR(authorize(context, "key.read", KeyResource(name)));
   WK_ASSIGN_OR_RETURN(kms::KeyReport report, keys.GetKey(name));
   return JsonResponse(200, KeyJson(report));
 }
 
-Result<Response> RotateKey(kms::KeyService& keys, const Request& request,
-                           const SecurityContext& context) {
+Result<Response> RotateKey(kms::KeyService& keys, const Authorizer& authorize,
+                           const Request& request, const SecurityContext& context) {
   const std::string& name = request.PathParam("name");
-  WK_RETURN_IF_ERROR(Authorize(context, Action::kKeyRotate, name));
+  WK_RETURN_IF_ERROR(authorize(context, "key.rotate", KeyResource(name)));
   WK_RETURN_IF_ERROR(ParseObject(request.body, {}));
   WK_ASSIGN_OR_RETURN(kms::KeyReport report, keys.Rotate(name));
   LogChange(context, "key_rotated", report);
@@ -123,16 +124,25 @@ Result<Response> RotateKey(kms::KeyService& keys, const Request& request,
 using VersionChange = std::function<Result<kms::KeyReport>(
     kms::KeyService&, const std::string&, std::uint32_t, const nlohmann::json&)>;
 
-Result<Response> ChangeVersion(kms::KeyService& keys, const Request& request,
-                               const SecurityContext& context, const char* event,
-                               bool takes_wait, const VersionChange& change) {
+struct VersionRoute {
+  const char* suffix;  // the last path segment
+  const char* action;  // what RBAC must allow
+  const char* event;   // what the log calls it
+  bool takes_wait;     // the body may hold "wait_s"
+  VersionChange change;
+};
+
+Result<Response> ChangeVersion(kms::KeyService& keys, const Authorizer& authorize,
+                               const VersionRoute& route, const Request& request,
+                               const SecurityContext& context) {
   const std::string& name = request.PathParam("name");
-  WK_RETURN_IF_ERROR(Authorize(context, Action::kKeyManageVersions, name));
+  WK_RETURN_IF_ERROR(authorize(context, route.action, KeyResource(name)));
   WK_ASSIGN_OR_RETURN(std::uint32_t version, VersionParam(request));
-  WK_ASSIGN_OR_RETURN(nlohmann::json body, takes_wait ? ParseObject(request.body, {"wait_s"})
-                                                      : ParseObject(request.body, {}));
-  WK_ASSIGN_OR_RETURN(kms::KeyReport report, change(keys, name, version, body));
-  log::Info(event, {{"request_id", context.request_id()},
+  WK_ASSIGN_OR_RETURN(nlohmann::json body, route.takes_wait
+                                               ? ParseObject(request.body, {"wait_s"})
+                                               : ParseObject(request.body, {}));
+  WK_ASSIGN_OR_RETURN(kms::KeyReport report, route.change(keys, name, version, body));
+  log::Info(route.event, {{"request_id", context.request_id()},
                     {"principal", context.principal()},
                     {"key", name},
                     {"version", std::to_string(version)}});
@@ -161,10 +171,10 @@ Result<kms::KeyReport> Cancel(kms::KeyService& keys, const std::string& name,
   return keys.CancelDestruction(name, version);
 }
 
-Result<Response> UpdateSettings(kms::KeyService& keys, const Request& request,
-                                const SecurityContext& context) {
+Result<Response> UpdateSettings(kms::KeyService& keys, const Authorizer& authorize,
+                                const Request& request, const SecurityContext& context) {
   const std::string& name = request.PathParam("name");
-  WK_RETURN_IF_ERROR(Authorize(context, Action::kKeyManageVersions, name));
+  WK_RETURN_IF_ERROR(authorize(context, "key.manage_versions", KeyResource(name)));
   WK_ASSIGN_OR_RETURN(nlohmann::json body,
                       ParseObject(request.body, {"min_decrypt_version", "rotation_period_s"}));
   WK_ASSIGN_OR_RETURN(auto min_version, OptionalInteger(body, "min_decrypt_version",
@@ -186,47 +196,42 @@ Result<Response> UpdateSettings(kms::KeyService& keys, const Request& request,
 
 }  // namespace
 
-void RegisterKeyRoutes(server::Router& router, kms::KeyService& keys) {
-  auto route = [&](std::string method, std::string pattern,
-                   std::function<Result<Response>(const Request&, const SecurityContext&)> f) {
+void RegisterKeyRoutes(server::Router& router, kms::KeyService& keys, Authorizer authorize) {
+  using RouteFunction = Result<Response> (*)(kms::KeyService&, const Authorizer&, const Request&,
+                                             const SecurityContext&);
+  auto shared = std::make_shared<const Authorizer>(std::move(authorize));
+  kms::KeyService* service = &keys;
+  auto route = [&](std::string method, std::string pattern, RouteFunction function) {
     router.Add({std::move(method), std::move(pattern), server::RunOn::kWorker, false,
-                [f = std::move(f)](const Request& request, const SecurityContext& context) {
-                  return Respond(context, [&] { return f(request, context); });
+                [service, shared, function](const Request& request,
+                                            const SecurityContext& context) {
+                  return Respond(context,
+                                 [&] { return function(*service, *shared, request, context); });
                 }});
   };
-  kms::KeyService* service = &keys;
-  route("POST", "/v1/keys", [service](const Request& r, const SecurityContext& c) {
-    return CreateKey(*service, r, c);
+  route("POST", "/v1/keys", CreateKey);
+  route("GET", "/v1/keys", [](kms::KeyService& service_keys, const Authorizer& decide,
+                              const Request&, const SecurityContext& context) {
+    return ListKeys(service_keys, decide, context);
   });
-  route("GET", "/v1/keys",
-        [service](const Request&, const SecurityContext& c) { return ListKeys(*service, c); });
-  route("GET", "/v1/keys/{name}", [service](const Request& r, const SecurityContext& c) {
-    return ShowKey(*service, r, c);
-  });
-  route("POST", "/v1/keys/{name}/rotate", [service](const Request& r, const SecurityContext& c) {
-    return RotateKey(*service, r, c);
-  });
-  route("PATCH", "/v1/keys/{name}", [service](const Request& r, const SecurityContext& c) {
-    return UpdateSettings(*service, r, c);
-  });
+  route("GET", "/v1/keys/{name}", ShowKey);
+  route("POST", "/v1/keys/{name}/rotate", RotateKey);
+  route("PATCH", "/v1/keys/{name}", UpdateSettings);
 
-  struct VersionRoute {
-    const char* suffix;
-    const char* event;
-    bool takes_wait;
-    VersionChange change;
+  static const VersionRoute kVersionRoutes[] = {
+      {"disable", "key.manage_versions", "key_version_disabled", false, Disable},
+      {"enable", "key.manage_versions", "key_version_enabled", false, Enable},
+      {"schedule-destruction", "key.destroy", "key_version_destruction_scheduled", true, Schedule},
+      {"cancel-destruction", "key.destroy", "key_version_destruction_cancelled", false, Cancel},
   };
-  const VersionRoute version_routes[] = {
-      {"disable", "key_version_disabled", false, Disable},
-      {"enable", "key_version_enabled", false, Enable},
-      {"schedule-destruction", "key_version_destruction_scheduled", true, Schedule},
-      {"cancel-destruction", "key_version_destruction_cancelled", false, Cancel},
-  };
-  for (const VersionRoute& entry : version_routes) {
-    route("POST", std::string("/v1/keys/{name}/versions/{version}/") + entry.suffix,
-          [service, entry](const Request& r, const SecurityContext& c) {
-            return ChangeVersion(*service, r, c, entry.event, entry.takes_wait, entry.change);
-          });
+  for (const VersionRoute& entry : kVersionRoutes) {
+    router.Add({"POST", std::string("/v1/keys/{name}/versions/{version}/") + entry.suffix,
+                server::RunOn::kWorker, false,
+                [service, shared, &entry](const Request& request, const SecurityContext& context) {
+                  return Respond(context, [&] {
+                    return ChangeVersion(*service, *shared, entry, request, context);
+                  });
+                }});
   }
 }
 

@@ -7,11 +7,12 @@
 //                                             cancel-destruction}
 #pragma once
 
+#include "api/authorizer.h"
 #include "kms/key_service.h"
 #include "server/router.h"
 
 namespace weftkit::api {
 
-void RegisterKeyRoutes(server::Router& router, kms::KeyService& keys);
+void RegisterKeyRoutes(server::Router& router, kms::KeyService& keys, Authorizer authorize);
 
 }  // namespace weftkit::api

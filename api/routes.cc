@@ -1,6 +1,5 @@
 #include "api/routes.h"
 
-#include "api/access_policy.h"
 #include "api/dek_routes.h"
 #include "api/key_routes.h"
 #include "api/responses.h"
@@ -31,8 +30,9 @@ void RegisterOperationalRoutes(server::Router& router, const ApiDependencies& de
               }});
 
   router.Add({"GET", "/metrics", server::RunOn::kInline, false,
-              [metrics = &deps.metrics](const Request&, const SecurityContext& context) {
-                Status allowed = Authorize(context, Action::kMetricsRead, "");
+              [metrics = &deps.metrics, authorize = deps.authorize](
+                  const Request&, const SecurityContext& context) {
+                Status allowed = authorize(context, "metrics.read", "metrics");
                 if (!allowed.ok()) return ErrorResponse(context, allowed.error());
                 Response response;
                 response.content_type = "text/plain; version=0.0.4";
@@ -45,8 +45,8 @@ void RegisterOperationalRoutes(server::Router& router, const ApiDependencies& de
 
 void RegisterRoutes(server::Router& router, const ApiDependencies& deps) {
   RegisterOperationalRoutes(router, deps);
-  RegisterKeyRoutes(router, deps.keys);
-  RegisterDekRoutes(router, deps.keys, deps.metrics, deps.max_batch_items);
+  RegisterKeyRoutes(router, deps.keys, deps.authorize);
+  RegisterDekRoutes(router, deps.keys, deps.authorize, deps.metrics, deps.max_batch_items);
 }
 
 }  // namespace weftkit::api

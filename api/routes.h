@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <functional>
 
+#include "api/authorizer.h"
 #include "kms/key_service.h"
 #include "server/metrics.h"
 #include "server/router.h"
@@ -13,6 +14,8 @@ namespace weftkit::api {
 
 struct ApiDependencies {
   kms::KeyService& keys;
+  // Decides every non-public route (the RBAC service in kmsd).
+  Authorizer authorize;
   // Readiness of the HSM and the store, for /readyz; runs on a worker thread.
   std::function<Status()> check_ready;
   // The registry /metrics renders; routes add their own families to it.

@@ -42,7 +42,9 @@ std::string Lower(std::string_view text) {
 
 // A bare value, or a quoted-string without escapes (none of our values needs one).
 Result<std::string_view> Unquote(std::string_view raw) {
-  if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"') raw = raw.substr(1, raw.size() - 2);
+  if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"') {
+    raw = raw.substr(1, raw.size() - 2);
+  }
   if (raw.empty() || raw.find_first_of("\"\\") != std::string_view::npos) {
     return BadAuthorization("auth-param value empty or badly quoted");
   }
@@ -87,7 +89,8 @@ void AddChallenges(const Request& request, Response* response) {
 }
 
 std::string ScramHeader(std::string_view prefix, std::string_view sid, std::string_view message) {
-  return std::string(prefix) + "sid=" + std::string(sid) + ", data=" + Base64Encode(AsBytes(message));
+  return std::string(prefix) + "sid=" + std::string(sid) +
+         ", data=" + Base64Encode(AsBytes(message));
 }
 
 // The answer to a failed step: the problem, the server-final "e=" where RFC 5802 has one (only
@@ -188,8 +191,8 @@ Result<SecretBytes> TakePassword(nlohmann::json& body) {
   return password;
 }
 
-Status AuthorizePasswordChange(const ScramRouteDependencies& deps,
-                               const SecurityContext& context, const std::string& principal) {
+Status AuthorizePasswordChange(const ScramRouteDependencies& deps, const SecurityContext& context,
+                               const std::string& principal) {
   if (!context.authenticated()) {
     return Error(ErrorKind::kUnauthenticated, "unauthenticated", "password change needs a caller");
   }
@@ -197,8 +200,8 @@ Status AuthorizePasswordChange(const ScramRouteDependencies& deps,
   return deps.authorize(context, kPasswordManageAction, "principal/" + principal);
 }
 
-// TODO(#3): the request body that carried the password is owned by the server and is not wiped
-// after the request; only the copies made here are.
+// The request body that carried the password is wiped by the server once the handler returns
+// (server/request_dispatcher.cc); the copies made here are wiped here.
 Result<Response> SetPassword(const ScramRouteDependencies& deps, const Request& request,
                              const SecurityContext& context) {
   const std::string& user = request.PathParam("name");
@@ -211,8 +214,8 @@ Result<Response> SetPassword(const ScramRouteDependencies& deps, const Request& 
   WK_ASSIGN_OR_RETURN(nlohmann::json body, ParseObject(request.body, {"password", "iterations"}));
   WK_ASSIGN_OR_RETURN(SecretBytes password, TakePassword(body));
   WK_ASSIGN_OR_RETURN(std::optional<std::int64_t> iterations,
-                      OptionalInteger(body, "iterations", "/iterations",
-                                      auth::kMinScramIterations, auth::kMaxScramIterations));
+                      OptionalInteger(body, "iterations", "/iterations", auth::kMinScramIterations,
+                                      auth::kMaxScramIterations));
   const auto count = static_cast<std::uint32_t>(iterations.value_or(deps.default_iterations));
   WK_RETURN_IF_ERROR(deps.passwords.SetPassword(user, password, count));
 

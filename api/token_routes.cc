@@ -35,7 +35,7 @@ Response TokenResponse(const auth::IssuedToken& issued) {
   return response;
 }
 
-Result<Response> IssueToken(auth::TokenService& tokens, const TokenAuthorizer& authorize,
+Result<Response> IssueToken(auth::TokenService& tokens, const Authorizer& authorize,
                             const Request& request, const SecurityContext& context) {
   WK_RETURN_IF_ERROR(RequireMtls(context));
   WK_RETURN_IF_ERROR(authorize(context, kTokenIssueAction, kTokenIssueResource));
@@ -43,10 +43,10 @@ Result<Response> IssueToken(auth::TokenService& tokens, const TokenAuthorizer& a
   WK_ASSIGN_OR_RETURN(auto audience, OptionalString(body, "audience", "/audience"));
   WK_ASSIGN_OR_RETURN(auto lifetime, OptionalInteger(body, "lifetime_s", "/lifetime_s", 1, 86400));
 
-  WK_ASSIGN_OR_RETURN(auth::IssuedToken issued,
-                      tokens.Issue(context.principal(), audience.value_or(""),
-                                   lifetime.value_or(tokens.policy().max_lifetime_s),
-                                   AuthMethod::kMtls));
+  WK_ASSIGN_OR_RETURN(
+      auth::IssuedToken issued,
+      tokens.Issue(context.principal(), audience.value_or(""),
+                   lifetime.value_or(tokens.policy().max_lifetime_s), AuthMethod::kMtls));
   log::Info("token_issued", {{"request_id", context.request_id()},
                              {"principal", context.principal()},
                              {"jti", issued.jti},
@@ -55,7 +55,7 @@ Result<Response> IssueToken(auth::TokenService& tokens, const TokenAuthorizer& a
   return TokenResponse(issued);
 }
 
-Result<Response> RevokeToken(auth::TokenService& tokens, const TokenAuthorizer& authorize,
+Result<Response> RevokeToken(auth::TokenService& tokens, const Authorizer& authorize,
                              const Request& request, const SecurityContext& context) {
   WK_ASSIGN_OR_RETURN(nlohmann::json body, ParseObject(request.body, {"jti"}));
   WK_ASSIGN_OR_RETURN(std::string jti, RequiredString(body, "jti", "/jti"));
@@ -64,9 +64,9 @@ Result<Response> RevokeToken(auth::TokenService& tokens, const TokenAuthorizer& 
   WK_RETURN_IF_ERROR(authorize(context, kTokenRevokeAction, "token/" + jti));
 
   WK_RETURN_IF_ERROR(tokens.Revoke(jti, context.principal()));
-  log::Info("token_revoked", {{"request_id", context.request_id()},
-                              {"principal", context.principal()},
-                              {"jti", jti}});
+  log::Info(
+      "token_revoked",
+      {{"request_id", context.request_id()}, {"principal", context.principal()}, {"jti", jti}});
   return JsonResponse(200, {{"jti", jti}, {"revoked", true}});
 }
 
@@ -82,7 +82,7 @@ nlohmann::json KeyJson(const auth::SigningKeyRecord& key) {
           {"hsm_label", key.hsm_label}};
 }
 
-Result<Response> RotateSigningKey(auth::TokenService& tokens, const TokenAuthorizer& authorize,
+Result<Response> RotateSigningKey(auth::TokenService& tokens, const Authorizer& authorize,
                                   const Request& request, const SecurityContext& context) {
   WK_RETURN_IF_ERROR(authorize(context, kSigningKeyRotateAction, kSigningKeyRotateResource));
   WK_RETURN_IF_ERROR(ParseObject(request.body, {}));
@@ -97,8 +97,8 @@ Result<Response> RotateSigningKey(auth::TokenService& tokens, const TokenAuthori
   return JsonResponse(200, {{"active_kid", active.kid}, {"keys", listed}});
 }
 
-using TokenHandler = Result<Response> (*)(auth::TokenService&, const TokenAuthorizer&,
-                                          const Request&, const SecurityContext&);
+using TokenHandler = Result<Response> (*)(auth::TokenService&, const Authorizer&, const Request&,
+                                          const SecurityContext&);
 
 struct TokenRoute {
   const char* method;
@@ -115,8 +115,7 @@ constexpr TokenRoute kWorkerRoutes[] = {
 
 }  // namespace
 
-void RegisterTokenRoutes(server::Router& router, auth::TokenService& tokens,
-                         TokenAuthorizer authorize) {
+void RegisterTokenRoutes(server::Router& router, auth::TokenService& tokens, Authorizer authorize) {
   auth::TokenService* service = &tokens;
   if (!authorize) {
     // Deny by default: a missing decision maker must not mean "allow".
@@ -138,7 +137,7 @@ void RegisterTokenRoutes(server::Router& router, auth::TokenService& tokens,
   for (const TokenRoute& route : kWorkerRoutes) {
     router.Add({route.method, route.pattern, server::RunOn::kWorker, false,
                 [service, authorize, handler = route.handler](const Request& request,
-                                                               const SecurityContext& context) {
+                                                              const SecurityContext& context) {
                   return Respond(context,
                                  [&] { return handler(*service, authorize, request, context); });
                 }});

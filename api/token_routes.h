@@ -8,20 +8,13 @@
 // the action and resource named below; anything it refuses is refused.
 #pragma once
 
-#include <functional>
 #include <string_view>
 
+#include "api/authorizer.h"
 #include "auth/token_service.h"
-#include "common/error.h"
-#include "common/security_context.h"
 #include "server/router.h"
 
 namespace weftkit::api {
-
-// OkStatus() if `context` may perform `action` on `resource`, else the refusal to return
-// (kPermissionDenied "forbidden"). Must be thread-safe: it runs on worker threads.
-using TokenAuthorizer = std::function<Status(const SecurityContext& context,
-                                             std::string_view action, std::string_view resource)>;
 
 // What each route asks the authorizer.
 inline constexpr std::string_view kTokenIssueAction = "token.issue";
@@ -30,8 +23,8 @@ inline constexpr std::string_view kTokenRevokeAction = "token.revoke";  // on "t
 inline constexpr std::string_view kSigningKeyRotateAction = "principal.manage";
 inline constexpr std::string_view kSigningKeyRotateResource = "principal/jwt-signing-keys";
 
-// Adds the routes above. `tokens` must outlive the router.
-void RegisterTokenRoutes(server::Router& router, auth::TokenService& tokens,
-                         TokenAuthorizer authorize);
+// Adds the routes above. `tokens` must outlive the router. An empty `authorize` denies every
+// protected route.
+void RegisterTokenRoutes(server::Router& router, auth::TokenService& tokens, Authorizer authorize);
 
 }  // namespace weftkit::api

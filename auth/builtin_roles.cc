@@ -16,6 +16,7 @@ std::vector<Permission> ReadEverything() {
       Allow({"metrics.read"}, {"metrics"}),
       Allow({"role.read"}, {"role/*", "sod/*"}),
       Allow({"principal.read"}, {"principal/*"}),
+      Allow({"token.issue"}, {"token/self"}),
   };
 }
 
@@ -23,7 +24,8 @@ Role EngineRole() {
   return {kEngineRole,
           "A database engine: reads and uses the master keys named after it.",
           {},
-          {Allow({"key.read", "dek.*"}, {"key/${engine}", "key/${engine}.*"})},
+          {Allow({"key.read", "dek.*"}, {"key/${engine}", "key/${engine}.*"}),
+           Allow({"token.issue"}, {"token/self"})},
           true};
 }
 

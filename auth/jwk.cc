@@ -121,7 +121,7 @@ std::string P256PublicKey::Thumbprint() const {
 }
 
 nlohmann::ordered_json P256PublicKey::ToJwk(const std::string& kid) const {
-  return {{"kty", "EC"}, {"crv", "P-256"}, {"x", x_},          {"y", y_},
+  return {{"kty", "EC"}, {"crv", "P-256"}, {"x", x_},      {"y", y_},
           {"kid", kid},  {"use", "sig"},   {"alg", kEs256}};
 }
 
@@ -135,8 +135,8 @@ Result<bool> P256PublicKey::VerifyEs256(std::span<const std::uint8_t> signing_in
                                                     nullptr, key_.get(), nullptr) != 1) {
     return OpensslFailure("EVP_DigestVerifyInit_ex");
   }
-  const int verified = EVP_DigestVerify(context.get(), der.data(), der.size(),
-                                        signing_input.data(), signing_input.size());
+  const int verified = EVP_DigestVerify(context.get(), der.data(), der.size(), signing_input.data(),
+                                        signing_input.size());
   // 0 is a wrong signature; a negative value is a signature OpenSSL could not even decode
   // (r or s out of range). Both mean the same to the caller: not signed by this key.
   if (verified != 1) ERR_clear_error();

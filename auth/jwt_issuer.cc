@@ -102,8 +102,8 @@ Result<IssuedToken> TokenIssuer::Issue(std::string_view principal, std::string_v
   issued.exp = issued.iat + std::min(lifetime_s, policy_.max_lifetime_s);
 
   const Json header = {{"alg", kEs256}, {"typ", "at+jwt"}, {"kid", key.kid}};
-  const Json claims = {{"iss", policy_.issuer}, {"sub", principal},   {"aud", aud},
-                       {"iat", issued.iat},     {"nbf", issued.iat},  {"exp", issued.exp},
+  const Json claims = {{"iss", policy_.issuer}, {"sub", principal},           {"aud", aud},
+                       {"iat", issued.iat},     {"nbf", issued.iat},          {"exp", issued.exp},
                        {"jti", issued.jti},     {"auth_method", method_claim}};
   WK_ASSIGN_OR_RETURN(std::string header_json, Serialise(header));
   WK_ASSIGN_OR_RETURN(std::string claims_json, Serialise(claims));
@@ -113,9 +113,9 @@ Result<IssuedToken> TokenIssuer::Issue(std::string_view principal, std::string_v
   WK_ASSIGN_OR_RETURN(std::vector<std::uint8_t> signature,
                       hsm_.SignEcdsaSha256(key.hsm_label, AsBytes(signing_input)));
   if (signature.size() != kEs256SignatureBytes) {
-    return Error(ErrorKind::kInternal, "hsm_bad_signature",
-                 "HSM returned an ES256 signature of " + std::to_string(signature.size()) +
-                     " bytes");
+    return Error(
+        ErrorKind::kInternal, "hsm_bad_signature",
+        "HSM returned an ES256 signature of " + std::to_string(signature.size()) + " bytes");
   }
   issued.access_token = Assemble(signing_input, Base64UrlEncode(signature));
   return issued;

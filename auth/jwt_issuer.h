@@ -4,7 +4,8 @@
 // Wire format: compact JWS, BASE64URL(header) "." BASE64URL(claims) "." BASE64URL(r || s), with
 //   header  {"alg":"ES256","typ":"at+jwt","kid":"<RFC 7638 thumbprint>"}
 //   claims  {"iss":policy.issuer,"sub":principal,"aud":audience,"iat":now,"nbf":now,
-//            "exp":now + lifetime,"jti":"<16 random bytes, base64url>","auth_method":"mtls"|"scram"}
+//            "exp":now + lifetime,"jti":"<16 random bytes,
+//            base64url>","auth_method":"mtls"|"scram"}
 // Tokens carry no roles: the verifier's caller resolves roles each time a token is used, so a
 // role taken away takes effect at once. docs/tokens.md describes the format for integrators.
 //

@@ -194,7 +194,8 @@ Result<std::shared_ptr<const P256PublicKey>> TokenVerifier::KeyFor(std::string_v
   if (typ == header.end() || !IsAccessTokenType(*typ)) {
     return Refuse("token_type", "typ is not at+jwt");
   }
-  // We define no header extensions, so any critical one is one we cannot honour (RFC 7515 §4.1.11).
+  // We define no header extensions, so a critical one is one we cannot honour (RFC 7515
+  // §4.1.11).
   if (header.contains("crit")) return Malformed("header has crit");
 
   auto kid_member = header.find("kid");

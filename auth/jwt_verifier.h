@@ -49,7 +49,7 @@ struct VerifiedToken {
   std::string jti;
   std::vector<std::string> aud;
   std::int64_t exp = 0;
-  std::int64_t iat = 0;  // the iat claim, or nbf when the token has no iat
+  std::int64_t iat = 0;                        // the iat claim, or nbf when the token has no iat
   AuthMethod auth_method = AuthMethod::kNone;  // how sub proved itself when the token was issued
   std::string kid;
 };
@@ -66,8 +66,7 @@ class TokenVerifier {
   Result<VerifiedToken> Verify(std::string_view token) const;
 
  private:
-  TokenVerifier(const SigningKeyRing& keys, const TokenRevocations& revocations,
-                TokenPolicy policy)
+  TokenVerifier(const SigningKeyRing& keys, const TokenRevocations& revocations, TokenPolicy policy)
       : keys_(keys), revocations_(revocations), policy_(std::move(policy)) {}
 
   // Header checks and key look-up; returns the key that must have signed the token.

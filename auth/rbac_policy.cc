@@ -325,10 +325,15 @@ Result<RbacPolicy> BuildPolicy(const RbacState& state) {
 
 std::vector<std::string> HoldersOf(const RbacState& state, const RbacPolicy& policy,
                                    std::string_view role) {
+  std::unordered_map<std::string, std::vector<std::string>> roles_by_principal;
+  for (const Binding& binding : state.bindings) {
+    roles_by_principal[binding.principal].push_back(binding.role);
+  }
   std::vector<std::string> holders;
   for (const Principal& principal : state.principals) {
-    if (principal.disabled) continue;
-    std::vector<std::string> effective = policy.EffectiveRoles(state.DirectRolesOf(principal.id));
+    auto bound = roles_by_principal.find(principal.id);
+    if (principal.disabled || bound == roles_by_principal.end()) continue;
+    std::vector<std::string> effective = policy.EffectiveRoles(bound->second);
     if (std::find(effective.begin(), effective.end(), role) != effective.end()) {
       holders.push_back(principal.id);
     }

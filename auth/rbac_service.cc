@@ -1,6 +1,7 @@
 #include "auth/rbac_service.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "auth/builtin_roles.h"
 #include "auth/sqlite_rbac_store.h"
@@ -66,8 +67,18 @@ Status RbacService::Publish(RbacState state) {
     auto holder = snapshot->roles_by_principal.find(binding.principal);
     if (holder != snapshot->roles_by_principal.end()) holder->second.push_back(binding.role);
   }
-  snapshot_.store(std::move(snapshot));
+  std::shared_ptr<const RbacSnapshot> previous;
+  {
+    std::lock_guard<std::mutex> lock(snapshot_mutex_);
+    previous = std::exchange(snapshot_, std::move(snapshot));
+  }
+  // `previous` is released here, outside the lock, unless a reader still holds it.
   return OkStatus();
+}
+
+std::shared_ptr<const RbacSnapshot> RbacService::Snapshot() const {
+  std::lock_guard<std::mutex> lock(snapshot_mutex_);
+  return snapshot_;
 }
 
 Status RbacService::Reload() {

@@ -13,12 +13,12 @@
 // The snapshot reflects the changes made through this service. Changes made to the same
 // database by another process (another node, a command-line tool) become visible on Reload().
 //
-// Thread safety: thread-safe. Reads never block on writers: they take the current snapshot
-// (a shared_ptr swapped atomically) and work on it. Writers are serialised so snapshots are
-// installed in commit order.
+// Thread safety: thread-safe. Reads never wait for a store write: they take the current
+// snapshot (a shared_ptr replaced under a short lock) and work on it. Writers are serialised so
+// snapshots are installed in commit order.
 #pragma once
 
-#include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -82,7 +82,7 @@ class RbacService {
                    std::string_view resource) const;
 
   // The current snapshot; never null.
-  std::shared_ptr<const RbacSnapshot> Snapshot() const { return snapshot_.load(); }
+  std::shared_ptr<const RbacSnapshot> Snapshot() const;
 
   // Reads. kNotFound "principal_not_found" / "role_not_found" for unknown names.
   Result<Principal> GetPrincipal(const std::string& id) const;
@@ -127,7 +127,11 @@ class RbacService {
 
   const std::unique_ptr<RbacStore> store_;
   std::mutex writer_mutex_;  // serialises mutations and publication
-  std::atomic<std::shared_ptr<const RbacSnapshot>> snapshot_;
+  // Held only to copy or replace the pointer, never during I/O, so readers wait for at most
+  // one pointer swap. (std::atomic<std::shared_ptr> would do the same, but ThreadSanitizer
+  // cannot see the ordering inside libstdc++ 12's implementation of it.)
+  mutable std::mutex snapshot_mutex_;
+  std::shared_ptr<const RbacSnapshot> snapshot_;  // guarded by snapshot_mutex_
 };
 
 }  // namespace weftkit::auth

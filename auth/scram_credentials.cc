@@ -29,9 +29,8 @@ Result<SecretBytes> ScramSaltedPassword(const SecretBytes& password,
   SecretBytes out(kScramKeySize);
   std::string_view chars = password.expose_chars();
   if (PKCS5_PBKDF2_HMAC(chars.data(), static_cast<int>(chars.size()), salt.data(),
-                        static_cast<int>(salt.size()), static_cast<int>(iterations),
-                        EVP_sha256(), static_cast<int>(out.size()),
-                        out.expose_mutable().data()) != 1) {
+                        static_cast<int>(salt.size()), static_cast<int>(iterations), EVP_sha256(),
+                        static_cast<int>(out.size()), out.expose_mutable().data()) != 1) {
     return CryptoFailed("PBKDF2");
   }
   return out;

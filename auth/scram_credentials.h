@@ -53,8 +53,7 @@ Result<ScramCredentials> DeriveScramCredentials(const SecretBytes& password,
                                                 std::uint32_t iterations);
 
 // The same with a fresh random salt of kScramSaltSize bytes.
-Result<ScramCredentials> NewScramCredentials(const SecretBytes& password,
-                                             std::uint32_t iterations);
+Result<ScramCredentials> NewScramCredentials(const SecretBytes& password, std::uint32_t iterations);
 
 // Checks a password a person chose against the password policy: accepted by the SASLprep subset
 // (scram_saslprep.h), at least kMinPasswordCharacters characters and at most kMaxPasswordBytes

@@ -57,7 +57,8 @@ Result<std::string_view> RequireAttribute(std::string_view part, char name, cons
 bool IsNonceChar(char c) { return c >= 0x21 && c <= 0x7E && c != ','; }
 
 Status CheckNonce(std::string_view nonce, std::size_t min, std::size_t max) {
-  if (nonce.size() < min || nonce.size() > max || !std::all_of(nonce.begin(), nonce.end(), IsNonceChar)) {
+  if (nonce.size() < min || nonce.size() > max ||
+      !std::all_of(nonce.begin(), nonce.end(), IsNonceChar)) {
     return Refused("scram_invalid_nonce", "nonce has a bad length or character");
   }
   return OkStatus();
@@ -67,7 +68,8 @@ Status CheckNonce(std::string_view nonce, std::size_t min, std::size_t max) {
 Result<std::string> DecodeUserName(std::string_view encoded) {
   WK_ASSIGN_OR_RETURN(std::string name, DecodeSaslName(encoded));
   if (name.size() > kMaxUserNameBytes || !IsAcceptedBySaslPrepSubset(name)) {
-    return Refused("scram_invalid_username", "user name empty, too long or with refused characters");
+    return Refused("scram_invalid_username",
+                   "user name empty, too long or with refused characters");
   }
   return name;
 }

@@ -55,11 +55,11 @@ enum class ChannelBindingFlag {
 
 struct ClientFirstMessage {
   ChannelBindingFlag binding = ChannelBindingFlag::kNone;
-  std::string gs2_header;    // exactly as received, e.g. "p=tls-exporter,,"
-  std::string authzid;       // decoded; empty when absent
-  std::string username;      // decoded ("=2C" -> ',')
+  std::string gs2_header;  // exactly as received, e.g. "p=tls-exporter,,"
+  std::string authzid;     // decoded; empty when absent
+  std::string username;    // decoded ("=2C" -> ',')
   std::string client_nonce;
-  std::string bare;          // client-first-message-bare as received, for the AuthMessage
+  std::string bare;  // client-first-message-bare as received, for the AuthMessage
 };
 
 // Parses a client-first-message. Fails with kInvalidArgument and one of:

@@ -45,8 +45,7 @@ class PasswordStore {
 
   // Stores `user` only if the store holds no user at all, atomically: returns true if it did,
   // false if some user already existed. For the first administrator.
-  virtual Result<bool> CreateFirstUser(const std::string& user,
-                                       const ScramCredentials& credentials,
+  virtual Result<bool> CreateFirstUser(const std::string& user, const ScramCredentials& credentials,
                                        bool must_change_password) = 0;
 
   // The stored user, or nullopt if there is none of that name.
@@ -75,8 +74,8 @@ class PasswordStore {
   // Derives credentials for `password` (which must pass CheckPassword) with a fresh salt and
   // stores them as PutCredentials does. Fails as CheckPassword, DeriveScramCredentials or
   // PutCredentials do.
-  Status SetPassword(const std::string& user, const SecretBytes& password,
-                     std::uint32_t iterations, bool must_change_password = false);
+  Status SetPassword(const std::string& user, const SecretBytes& password, std::uint32_t iterations,
+                     bool must_change_password = false);
 };
 
 }  // namespace weftkit::auth

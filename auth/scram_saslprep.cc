@@ -15,33 +15,33 @@ struct CodePointRange {
 // Characters refused because RFC 4013 prohibits them or would map them (see the header). Sorted
 // by `first`; overlaps between the RFC's tables are merged.
 constexpr CodePointRange kRefused[] = {
-    {0x0000, 0x001F},    // C.2.1 ASCII control
-    {0x007F, 0x009F},    // C.2.1 DEL, C.2.2 C1 control
-    {0x00A0, 0x00A0},    // C.1.2 no-break space (mapped)
-    {0x00AD, 0x00AD},    // B.1 soft hyphen (mapped to nothing)
-    {0x0340, 0x0341},    // C.8
-    {0x034F, 0x034F},    // B.1
-    {0x06DD, 0x06DD},    // C.2.2
-    {0x070F, 0x070F},    // C.2.2
-    {0x1680, 0x1680},    // C.1.2
-    {0x1806, 0x1806},    // B.1
-    {0x180B, 0x180E},    // B.1, C.2.2
-    {0x2000, 0x200F},    // C.1.2 spaces, B.1 and C.2.2 zero-width, C.8 marks
-    {0x2028, 0x202F},    // C.2.2 separators, C.8 embedding controls, C.1.2
-    {0x205F, 0x2063},    // C.1.2, C.2.2
-    {0x206A, 0x206F},    // C.2.2, C.8
-    {0x2FF0, 0x2FFB},    // C.7 ideographic description
-    {0x3000, 0x3000},    // C.1.2 ideographic space
-    {0xD800, 0xDFFF},    // C.5 surrogates (also refused by the decoder)
-    {0xE000, 0xF8FF},    // C.3 private use
-    {0xFDD0, 0xFDEF},    // C.4 non-characters
-    {0xFE00, 0xFE0F},    // B.1 variation selectors
-    {0xFEFF, 0xFEFF},    // B.1, C.2.2 byte order mark
-    {0xFFF9, 0xFFFD},    // C.2.2, C.6
-    {0x1D173, 0x1D17A},  // C.2.2 musical symbol formatting
-    {0xE0001, 0xE0001},  // C.9 language tag
-    {0xE0020, 0xE007F},  // C.9 tag characters
-    {0xF0000, 0x10FFFF}, // C.3 supplementary private use (and its non-characters)
+    {0x0000, 0x001F},     // C.2.1 ASCII control
+    {0x007F, 0x009F},     // C.2.1 DEL, C.2.2 C1 control
+    {0x00A0, 0x00A0},     // C.1.2 no-break space (mapped)
+    {0x00AD, 0x00AD},     // B.1 soft hyphen (mapped to nothing)
+    {0x0340, 0x0341},     // C.8
+    {0x034F, 0x034F},     // B.1
+    {0x06DD, 0x06DD},     // C.2.2
+    {0x070F, 0x070F},     // C.2.2
+    {0x1680, 0x1680},     // C.1.2
+    {0x1806, 0x1806},     // B.1
+    {0x180B, 0x180E},     // B.1, C.2.2
+    {0x2000, 0x200F},     // C.1.2 spaces, B.1 and C.2.2 zero-width, C.8 marks
+    {0x2028, 0x202F},     // C.2.2 separators, C.8 embedding controls, C.1.2
+    {0x205F, 0x2063},     // C.1.2, C.2.2
+    {0x206A, 0x206F},     // C.2.2, C.8
+    {0x2FF0, 0x2FFB},     // C.7 ideographic description
+    {0x3000, 0x3000},     // C.1.2 ideographic space
+    {0xD800, 0xDFFF},     // C.5 surrogates (also refused by the decoder)
+    {0xE000, 0xF8FF},     // C.3 private use
+    {0xFDD0, 0xFDEF},     // C.4 non-characters
+    {0xFE00, 0xFE0F},     // B.1 variation selectors
+    {0xFEFF, 0xFEFF},     // B.1, C.2.2 byte order mark
+    {0xFFF9, 0xFFFD},     // C.2.2, C.6
+    {0x1D173, 0x1D17A},   // C.2.2 musical symbol formatting
+    {0xE0001, 0xE0001},   // C.9 language tag
+    {0xE0020, 0xE007F},   // C.9 tag characters
+    {0xF0000, 0x10FFFF},  // C.3 supplementary private use (and its non-characters)
 };
 
 bool IsRefused(char32_t code_point) {
@@ -57,9 +57,11 @@ bool IsRefused(char32_t code_point) {
 // surrogates and values above U+10FFFF, so every code point has one accepted encoding.
 std::optional<char32_t> DecodeUtf8(std::string_view text, std::size_t* pos) {
   const auto lead = static_cast<std::uint8_t>(text[*pos]);
-  std::size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x06 ? 2 : (lead >> 4) == 0x0E ? 3
-                                     : (lead >> 3) == 0x1E   ? 4
-                                                             : 0;
+  std::size_t length = lead < 0x80           ? 1
+                       : (lead >> 5) == 0x06 ? 2
+                       : (lead >> 4) == 0x0E ? 3
+                       : (lead >> 3) == 0x1E ? 4
+                                             : 0;
   if (length == 0 || *pos + length > text.size()) return std::nullopt;
   constexpr std::uint8_t kLeadMask[] = {0, 0x7F, 0x1F, 0x0F, 0x07};
   constexpr char32_t kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};

@@ -75,7 +75,7 @@ struct ScramServer::Exchange {
   std::string tls_exporter;  // of the connection that started a "p=" exchange
   std::vector<std::uint8_t> expected_channel_binding;  // gs2 header || cbind data
   std::string nonce;                                   // client's and server's
-  std::string auth_message_prefix;  // client-first-bare "," server-first ","
+  std::string auth_message_prefix;                     // client-first-bare "," server-first ","
   ScramCredentials credentials;
   bool known_user = false;
   bool must_change_password = false;
@@ -116,21 +116,22 @@ Result<std::unique_ptr<ScramServer>> ScramServer::Create(std::shared_ptr<Passwor
 ScramServer::ScramServer(std::shared_ptr<PasswordStore> store, ScramServerOptions options)
     : store_(std::move(store)), options_(std::move(options)) {}
 
+ScramServer::~ScramServer() = default;
+
 Result<ScramChallenge> ScramServer::Start(ScramMechanism mechanism, std::string_view client_first,
                                           std::string_view tls_exporter,
                                           std::int64_t* out_retry_after_seconds) {
   WK_ASSIGN_OR_RETURN(ClientFirstMessage first, ParseClientFirst(client_first));
-  WK_RETURN_IF_ERROR(CheckBindingChoice(mechanism, first.binding, tls_exporter,
-                                        options_.require_channel_binding));
+  WK_RETURN_IF_ERROR(
+      CheckBindingChoice(mechanism, first.binding, tls_exporter, options_.require_channel_binding));
   if (!first.authzid.empty() && first.authzid != first.username) {
     return Unauthenticated("scram_authzid_refused", "authzid differs from the user name");
   }
   WK_RETURN_IF_ERROR(CheckThrottle(first.username, out_retry_after_seconds));
 
   auto exchange = std::make_unique<Exchange>();
-  WK_ASSIGN_OR_RETURN(exchange->credentials,
-                      CredentialsFor(first.username, &exchange->known_user,
-                                     &exchange->must_change_password));
+  WK_ASSIGN_OR_RETURN(exchange->credentials, CredentialsFor(first.username, &exchange->known_user,
+                                                            &exchange->must_change_password));
   std::string server_nonce;
   if (options_.make_server_nonce) {
     server_nonce = options_.make_server_nonce();
@@ -252,8 +253,8 @@ Result<ScramSuccess> ScramServer::Verify(const Exchange& exchange, ScramMechanis
   }
   // A "p=" exchange is bound to the connection that started it: another connection has another
   // exporter, whatever the c= attribute claims.
-  const bool same_connection = exchange.binding != ChannelBindingFlag::kTlsExporter ||
-                               tls_exporter == exchange.tls_exporter;
+  const bool same_connection =
+      exchange.binding != ChannelBindingFlag::kTlsExporter || tls_exporter == exchange.tls_exporter;
   if (!same_connection || final_message.channel_binding != exchange.expected_channel_binding) {
     return Unauthenticated("scram_channel_bindings_dont_match", "c= or connection differs");
   }

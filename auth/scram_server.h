@@ -103,6 +103,7 @@ class ScramServer {
 
   ScramServer(const ScramServer&) = delete;
   ScramServer& operator=(const ScramServer&) = delete;
+  ~ScramServer();
 
   // Handles a client-first-message sent under `mechanism` on a connection whose TLS exporter is
   // `tls_exporter` (raw bytes, empty if none). Fails as described in the header comment;

@@ -46,11 +46,12 @@ bool IsStale(const FailureState& state, std::int64_t now_ms, const ThrottlePolic
   return now_ms >= ForgetAfter(state, policy);
 }
 
-Status CheckThrottle(const FailureState& state, std::int64_t now_ms,
-                     const ThrottlePolicy& policy, std::int64_t* out_retry_after_seconds) {
+Status CheckThrottle(const FailureState& state, std::int64_t now_ms, const ThrottlePolicy& policy,
+                     std::int64_t* out_retry_after_seconds) {
   if (now_ms >= state.refused_until_ms) return OkStatus();
   if (out_retry_after_seconds != nullptr) {
-    *out_retry_after_seconds = std::max<std::int64_t>(1, (state.refused_until_ms - now_ms + 999) / 1000);
+    *out_retry_after_seconds =
+        std::max<std::int64_t>(1, (state.refused_until_ms - now_ms + 999) / 1000);
   }
   if (state.failures >= policy.max_failures) {
     return Error(ErrorKind::kResourceExhausted, "account_locked",

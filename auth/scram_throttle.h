@@ -4,8 +4,8 @@
 // After the k-th consecutive failure (k < max_failures) the name is refused until
 // base_delay * 2^(k-1) (at most max_delay) after that failure; after max_failures failures it is
 // locked for lock_period. A success resets the count, and so does a quiet failure_window since
-// the end of the last refusal (delay or lock). Refusals are answered at once with a Retry-After hint,
-// never by sleeping on a worker thread.
+// the end of the last refusal (delay or lock). Refusals are answered at once with a Retry-After
+// hint, never by sleeping on a worker thread.
 //
 // The state is kept per name whether or not a user of that name exists, so throttling behaves
 // the same for unknown names and cannot be used to enumerate users.
@@ -50,7 +50,7 @@ bool IsStale(const FailureState& state, std::int64_t now_ms, const ThrottlePolic
 // "account_locked" (max_failures reached) or "auth_throttled" (a delay is running), and
 // *out_retry_after_seconds (if not null) is set to the whole seconds until the refusal ends,
 // at least 1.
-Status CheckThrottle(const FailureState& state, std::int64_t now_ms,
-                     const ThrottlePolicy& policy, std::int64_t* out_retry_after_seconds);
+Status CheckThrottle(const FailureState& state, std::int64_t now_ms, const ThrottlePolicy& policy,
+                     std::int64_t* out_retry_after_seconds);
 
 }  // namespace weftkit::auth

@@ -140,7 +140,8 @@ Result<std::unique_ptr<SigningKeyRing>> SigningKeyRing::Open(
 }
 
 Status SigningKeyRing::Load() {
-  WK_ASSIGN_OR_RETURN(std::vector<SigningKeyRecord> records, SelectRecords(*database_, kSelectLiveNewestFirst));
+  WK_ASSIGN_OR_RETURN(std::vector<SigningKeyRecord> records,
+                      SelectRecords(*database_, kSelectLiveNewestFirst));
   std::vector<LoadedKey> loaded;
   for (SigningKeyRecord& record : records) {
     WK_ASSIGN_OR_RETURN(LoadedKey key, LoadPublicKey(std::move(record)));

@@ -57,9 +57,9 @@ SecretBytes SecretColumn(const Statement& row, int column) {
 }
 
 Result<SecretBytes> LoadOrCreateSecret(Connection& connection) {
-  WK_ASSIGN_OR_RETURN(Statement select,
-                      Statement::Prepare(connection,
-                                         "SELECT secret FROM scram_server_secret WHERE id = 1"));
+  WK_ASSIGN_OR_RETURN(
+      Statement select,
+      Statement::Prepare(connection, "SELECT secret FROM scram_server_secret WHERE id = 1"));
   WK_ASSIGN_OR_RETURN(bool found, select.Step());
   if (found) return SecretColumn(select, 0);
 
@@ -68,7 +68,8 @@ Result<SecretBytes> LoadOrCreateSecret(Connection& connection) {
   OPENSSL_cleanse(fresh.data(), fresh.size());
   WK_ASSIGN_OR_RETURN(
       Statement insert,
-      Statement::Prepare(connection, "INSERT INTO scram_server_secret (id, secret) VALUES (1, ?1)"));
+      Statement::Prepare(connection,
+                         "INSERT INTO scram_server_secret (id, secret) VALUES (1, ?1)"));
   WK_RETURN_IF_ERROR(insert.Bind(1, secret.expose()));
   WK_RETURN_IF_ERROR(insert.StepToEnd());
   return secret;

@@ -1,6 +1,8 @@
 #include "auth/sqlite_rbac_store.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <variant>
 
 #include "auth/builtin_roles.h"
 #include "auth/rbac_policy.h"
@@ -228,8 +230,14 @@ Error RoleNotFound(const std::string& name) {
 
 // Puts `role` into `state`, replacing a role of the same name, and writes it.
 Status PutRole(RbacState& state, Connection& connection, const Role& role) {
-  EraseIf(state.roles, [&](const Role& existing) { return existing.name == role.name; });
-  state.roles.push_back(role);
+  // In place, so that the state keeps the order a fresh Load would give.
+  auto existing = std::find_if(state.roles.begin(), state.roles.end(),
+                               [&](const Role& stored) { return stored.name == role.name; });
+  if (existing != state.roles.end()) {
+    *existing = role;
+  } else {
+    state.roles.push_back(role);
+  }
   return WriteRole(connection, role);
 }
 

@@ -57,8 +57,7 @@ Status InsertRevocation(Connection& connection, std::string_view jti, std::int64
 Status ValidateJti(std::string_view jti) {
   auto decoded = Base64UrlDecode(jti);
   if (!decoded.ok() || decoded->size() != kJtiBytes) {
-    return Error(ErrorKind::kInvalidArgument, "invalid_jti",
-                 "a token id is 16 bytes in base64url");
+    return Error(ErrorKind::kInvalidArgument, "invalid_jti", "a token id is 16 bytes in base64url");
   }
   return OkStatus();
 }

@@ -110,10 +110,12 @@ void RequestDispatcher::Dispatch(Request request, Completion done) {
   exchange.route_label = match.route->pattern;
   exchange.request.path_params = std::move(match.params);
 
-  // Checked here, before any queueing, so that anonymous clients cannot fill the worker queue.
-  if (!match.route->is_public && !exchange.request.peer_certificate.present) {
-    Error no_cert(ErrorKind::kUnauthenticated, "client_certificate_required", "no client cert");
-    return done(Finish(exchange, ProblemResponse(no_cert, id)));
+  // Checked here, before any queueing, so that clients without credentials cannot fill the
+  // worker queue; the Authenticator checks the credentials themselves on a worker.
+  if (!match.route->is_public && !exchange.request.peer_certificate.present &&
+      !exchange.request.Header("authorization")) {
+    Error none(ErrorKind::kUnauthenticated, "credentials_required", "no certificate or token");
+    return done(Finish(exchange, ProblemResponse(none, id)));
   }
   if (match.route->is_public && match.route->run_on == RunOn::kInline) {
     return RunInline(std::move(exchange), std::move(done));

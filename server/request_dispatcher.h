@@ -4,10 +4,10 @@
 // For each request it finds the route (404 and 405 problems otherwise), runs public kInline
 // handlers on the calling I/O thread, and sends everything else through the bounded worker pool
 // (a full queue answers 503 "overloaded" with Retry-After: 1). Non-public routes need a verified
-// client certificate (401 "client_certificate_required" without one) and then the Authenticator,
-// which runs on the worker because it may read the store; its error becomes the problem
-// response. A handler that throws yields 500 "internal"; the exception is logged with the
-// request id, never echoed.
+// client certificate or an Authorization header (401 "credentials_required" with neither) and
+// then the Authenticator, which runs on the worker because it may read the store; its error
+// becomes the problem response. A handler that throws yields 500 "internal"; the exception is
+// logged with the request id, never echoed.
 //
 // Every response leaving here carries X-Request-Id, Cache-Control: no-store,
 // X-Content-Type-Options: nosniff and Strict-Transport-Security, is counted in the server

@@ -6,6 +6,7 @@
 // SQLite store, and serves the HTTPS API until SIGTERM or SIGINT, then drains requests in flight
 // and exits. Any bad or insecure setting stops start-up with a message naming the setting.
 #include <condition_variable>
+#include <functional>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -13,11 +14,22 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
-#include "api/mtls_authenticator.h"
+#include "api/rbac_routes.h"
+#include "api/request_authenticator.h"
+#include "api/scram_routes.h"
+#include "api/token_routes.h"
+#include "auth/builtin_roles.h"
+#include "auth/rbac_service.h"
+#include "auth/scram_bootstrap.h"
+#include "auth/scram_server.h"
+#include "auth/sqlite_password_store.h"
+#include "auth/token_service.h"
 #include "api/routes.h"
 #include "common/log.h"
 #include "common/secret_bytes.h"
+#include "common/time_util.h"
 #include "kms/key_service.h"
 #include "kms/sqlite_key_store.h"
 #include "pkcs11/hsm.h"
@@ -34,12 +46,17 @@ namespace {
 // The secure heap holds every SecretBytes: PINs, DEKs in flight, batch plaintexts.
 constexpr std::size_t kSecureHeapBytes = 4u << 20;
 
-// Runs KeyService::RunMaintenance every `period` on its own thread (never an I/O thread), for
-// scheduled destructions and automatic rotations.
+// Runs periodic tasks on its own thread (never an I/O thread): scheduled key destructions,
+// automatic rotations, signing-key retirement. A failing task is logged and tried next period.
 class MaintenanceLoop {
  public:
-  MaintenanceLoop(kms::KeyService& keys, std::chrono::seconds period)
-      : keys_(keys), period_(period), thread_([this] { Run(); }) {}
+  struct Task {
+    const char* name;
+    std::function<Status()> run;
+  };
+
+  MaintenanceLoop(std::chrono::seconds period, std::vector<Task> tasks)
+      : period_(period), tasks_(std::move(tasks)), thread_([this] { Run(); }) {}
   ~MaintenanceLoop() {
     {
       std::lock_guard lock(mutex_);
@@ -54,19 +71,20 @@ class MaintenanceLoop {
     std::unique_lock lock(mutex_);
     while (!wake_.wait_for(lock, period_, [this] { return stopping_; })) {
       lock.unlock();
-      Result<int> changes = keys_.RunMaintenance();
-      if (!changes.ok()) {
-        log::Warning("maintenance_failed", {{"code", changes.error().code()},
-                                            {"detail", changes.error().detail()}});
-      } else if (*changes > 0) {
-        log::Info("maintenance_done", {{"changes", std::to_string(*changes)}});
+      for (const Task& task : tasks_) {
+        Status done = task.run();
+        if (!done.ok()) {
+          log::Warning("maintenance_failed", {{"task", task.name},
+                                              {"code", done.error().code()},
+                                              {"detail", done.error().detail()}});
+        }
       }
       lock.lock();
     }
   }
 
-  kms::KeyService& keys_;
   std::chrono::seconds period_;
+  std::vector<Task> tasks_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
@@ -122,41 +140,157 @@ Status WritePortFile(const server::Config& config, int port) {
   return OkStatus();
 }
 
-Status Serve(const server::Config& config) {
-  WK_ASSIGN_OR_RETURN(auto hsm, OpenHsm(config));
-  log::Info("hsm_ready", {{"token", hsm->token_description()},
+// Everything kmsd serves from, opened in dependency order. Members are destroyed in reverse, so
+// the services go before the store and the HSM they use.
+struct Services {
+  std::unique_ptr<pkcs11::Hsm> hsm;
+  std::shared_ptr<store::Database> database;
+  std::unique_ptr<kms::SqliteKeyStore> key_store;
+  std::unique_ptr<kms::KeyService> keys;
+  std::unique_ptr<auth::RbacService> rbac;
+  std::unique_ptr<auth::TokenService> tokens;
+  std::shared_ptr<auth::SqlitePasswordStore> passwords;
+  std::unique_ptr<auth::ScramServer> scram;
+};
+
+Result<Services> OpenServices(const server::Config& config) {
+  Services services;
+  WK_ASSIGN_OR_RETURN(services.hsm, OpenHsm(config));
+  log::Info("hsm_ready", {{"token", services.hsm->token_description()},
                           {"selected_by", config.hsm.token_uri.value_or("token_label")},
                           {"pin", config.hsm.pin_source}});
 
   store::OpenOptions store_options;
   store_options.busy_timeout = config.store.busy_timeout;
-  WK_ASSIGN_OR_RETURN(std::shared_ptr<store::Database> database,
-                      store::Database::Open(config.store.path, store_options));
-  WK_ASSIGN_OR_RETURN(auto key_store, kms::SqliteKeyStore::Open(database));
+  WK_ASSIGN_OR_RETURN(services.database, store::Database::Open(config.store.path, store_options));
+  WK_ASSIGN_OR_RETURN(services.key_store, kms::SqliteKeyStore::Open(services.database));
 
   kms::KeyServiceOptions key_options;
   key_options.max_encryptions_per_version = config.keys.max_encryptions_per_version;
   key_options.min_destruction_wait_s = config.keys.destruction_wait_min.count();
-  WK_ASSIGN_OR_RETURN(auto keys, kms::KeyService::Create(*hsm, *key_store, key_options));
+  WK_ASSIGN_OR_RETURN(services.keys,
+                      kms::KeyService::Create(*services.hsm, *services.key_store, key_options));
 
-  server::Metrics metrics;
-  WK_ASSIGN_OR_RETURN(auto workers, server::WorkerPool::Create(config.server.workers,
-                                                               config.server.queue_capacity));
-  server::Router router;
+  WK_ASSIGN_OR_RETURN(services.rbac, auth::RbacService::Open(services.database));
+  auth::TokenPolicy token_policy;
+  token_policy.issuer = config.auth.token_issuer;
+  token_policy.audience = config.auth.token_audience;
+  token_policy.max_lifetime_s = config.auth.token_lifetime.count();
+  WK_ASSIGN_OR_RETURN(services.tokens,
+                      auth::TokenService::Create(*services.hsm, services.database, token_policy));
+
+  WK_ASSIGN_OR_RETURN(services.passwords, auth::SqlitePasswordStore::Open(services.database));
+  auth::ScramServerOptions scram_options;
+  scram_options.default_iterations = config.auth.scram_iterations;
+  scram_options.throttle.max_failures = static_cast<int>(config.auth.lockout_failures);
+  scram_options.throttle.lock_period = config.auth.lockout;
+  WK_ASSIGN_OR_RETURN(services.scram, auth::ScramServer::Create(services.passwords, scram_options));
+  return services;
+}
+
+// A fresh installation gets its first administrators: the configured certificate identity, and
+// the SCRAM user "admin" with a one-time password printed once on stdout (never to the log).
+Status BootstrapAdministrators(const server::Config& config, Services& services) {
+  if (config.auth.bootstrap_admin) {
+    WK_RETURN_IF_ERROR(services.rbac->EnsureBootstrapAdmin(*config.auth.bootstrap_admin));
+  }
+  WK_ASSIGN_OR_RETURN(std::optional<SecretBytes> password,
+                      auth::CreateBootstrapCredential(*services.passwords,
+                                                      config.auth.scram_iterations));
+  if (!password) return OkStatus();
+
+  std::string principal = api::ScramPrincipal(auth::kBootstrapUser);
+  SecurityContext system({"kmsd", AuthMethod::kNone, {}, "bootstrap", "", UnixNow()});
+  WK_RETURN_IF_ERROR(services.rbac->CreatePrincipal(
+      system, {principal, auth::PrincipalKind::kPerson, "first administrator", UnixNow(), false}));
+  WK_RETURN_IF_ERROR(services.rbac->AddBinding(system, {principal, auth::kAdminRole}));
+  std::string_view shown = password->expose_chars();
+  std::fprintf(stdout,
+               "\nFirst administrator: user '%s', one-time password %.*s\n"
+               "It is shown only now; the first login with it may only set a new password.\n\n",
+               auth::kBootstrapUser, static_cast<int>(shown.size()), shown.data());
+  std::fflush(stdout);
+  log::Info("bootstrap_admin_created", {{"principal", principal}});
+  return OkStatus();
+}
+
+void RegisterAllRoutes(server::Router& router, const server::Config& config, Services& services,
+                       server::Metrics& metrics, const api::Authorizer& authorize) {
+  Services* s = &services;
   api::ApiDependencies deps{
-      .keys = *keys,
-      .check_ready = [&hsm, &database]() -> Status {
-        WK_RETURN_IF_ERROR(hsm->Probe());
-        return database->Ping();
+      .keys = *services.keys,
+      .authorize = authorize,
+      .check_ready = [s]() -> Status {
+        WK_RETURN_IF_ERROR(s->hsm->Probe());
+        return s->database->Ping();
       },
       .metrics = metrics,
       .max_batch_items = config.server.max_batch_items,
   };
   api::RegisterRoutes(router, deps);
+  api::RegisterRbacRoutes(router, *services.rbac);
+  api::RegisterTokenRoutes(router, *services.tokens, authorize);
 
-  WK_ASSIGN_OR_RETURN(auto http, server::HttpServer::Create(HttpSettings(config), router,
-                                                            api::AuthenticateRequest, *workers,
-                                                            metrics));
+  std::string audience = config.auth.token_audience;
+  std::int64_t lifetime = config.auth.token_lifetime.count();
+  api::ScramRouteDependencies scram{
+      .scram = *services.scram,
+      .passwords = *services.passwords,
+      .issue_token = [s, audience, lifetime](const std::string& principal) -> Result<std::string> {
+        WK_ASSIGN_OR_RETURN(auth::IssuedToken issued,
+                            s->tokens->Issue(principal, audience, lifetime, AuthMethod::kScram));
+        return std::string(issued.access_token.expose_chars());
+      },
+      .token_lifetime_seconds = lifetime,
+      .authorize = authorize,
+      .default_iterations = config.auth.scram_iterations,
+  };
+  // The dependencies are copied into the routes' closures, so this local may go.
+  api::RegisterScramRoutes(router, scram);
+}
+
+api::AuthenticatorOptions AuthenticatorSettings(const server::Config& config) {
+  api::AuthenticatorOptions options;
+  switch (config.auth.principal_from) {
+    case server::PrincipalSource::kSpiffe:
+      options.certificate_identity = api::CertificateIdentity::kSpiffeUri;
+      break;
+    case server::PrincipalSource::kDnsSan:
+      options.certificate_identity = api::CertificateIdentity::kDnsSan;
+      break;
+    case server::PrincipalSource::kSubject:
+      options.certificate_identity = api::CertificateIdentity::kSubject;
+      break;
+  }
+  options.pinned_spki_sha256 = config.auth.pinned_spki_sha256;
+  return options;
+}
+
+Status Serve(const server::Config& config) {
+  WK_ASSIGN_OR_RETURN(Services services, OpenServices(config));
+  WK_RETURN_IF_ERROR(BootstrapAdministrators(config, services));
+
+  auth::RbacService* rbac = services.rbac.get();
+  api::Authorizer authorize = [rbac](const SecurityContext& context, std::string_view action,
+                                     std::string_view resource) {
+    return rbac->Authorize(context, action, resource);
+  };
+  api::RequestAuthenticator authenticator(*services.rbac, *services.tokens,
+                                          services.passwords.get(), AuthenticatorSettings(config));
+
+  server::Metrics metrics;
+  WK_ASSIGN_OR_RETURN(auto workers, server::WorkerPool::Create(config.server.workers,
+                                                               config.server.queue_capacity));
+  server::Router router;
+  RegisterAllRoutes(router, config, services, metrics, authorize);
+
+  WK_ASSIGN_OR_RETURN(
+      auto http, server::HttpServer::Create(
+                     HttpSettings(config), router,
+                     [&authenticator](const server::Request& request) {
+                       return authenticator.Authenticate(request);
+                     },
+                     *workers, metrics));
   WK_RETURN_IF_ERROR(http->Start());
   WK_RETURN_IF_ERROR(WritePortFile(config, http->port()));
   server::ListenAddress bound = config.server.listen;
@@ -165,7 +299,17 @@ Status Serve(const server::Config& config) {
                              {"store", config.store.path.string()}});
 
   {
-    MaintenanceLoop maintenance(*keys, config.keys.auto_rotation_check);
+    kms::KeyService* keys = services.keys.get();
+    auth::TokenService* tokens = services.tokens.get();
+    MaintenanceLoop maintenance(
+        config.keys.auto_rotation_check,
+        {{"keys",
+          [keys]() -> Status {
+            WK_ASSIGN_OR_RETURN(int changes, keys->RunMaintenance());
+            if (changes > 0) log::Info("key_maintenance_done", {{"changes", std::to_string(changes)}});
+            return OkStatus();
+          }},
+         {"signing_keys", [tokens] { return tokens->Maintain(); }}});
     http->RunUntilSignal();
   }
   workers->Stop();

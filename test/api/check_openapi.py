@@ -142,6 +142,28 @@ def table_values(text, member, where):
     return values
 
 
+def table_pairs(text, first, second, where):
+    """(first, second) string pairs of the table of the struct that starts with those members."""
+    struct = re.search(r"struct\s+(\w+)\s*\{\s*const char\*\s+" + first +
+                       r"\s*;\s*const char\*\s+" + second + r"\s*;", text)
+    if not struct:
+        raise SourceError(f"{where}: no struct starting 'const char* {first}; const char* {second};'")
+    name = struct.group(1)
+    table = re.search(r"\b" + name + r"\s+\w+\s*\[\s*\]\s*=\s*\{", text)
+    if not table:
+        raise SourceError(f"{where}: no table of {name} found")
+    body_start = table.end() - 1
+    body = text[body_start + 1:matching_close(text, body_start)]
+    pairs = []
+    for entry in split_top_level(body):
+        found = re.match(r"\{\s*" + STRING + r"\s*,\s*" + STRING, entry)
+        if entry and not found:
+            raise SourceError(f"{where}: a {name} entry does not start with two strings")
+        if found:
+            pairs.append((found.group(1), found.group(2)))
+    return pairs
+
+
 def path_values(expression, text, where):
     """All paths a C++ path expression stands for."""
     results = [""]
@@ -183,6 +205,14 @@ def registered_routes(source_dir):
             if args[3] not in ("true", "false"):
                 raise SourceError(f"{file.name}: router.Add is_public is '{args[3]}'")
             public = args[3] == "true"
+            members = [re.fullmatch(r"\s*\w+\s*(?:\.|->)\s*(\w+)\s*", a) for a in args[:2]]
+            if all(members):
+                # A loop over a table such as token_routes.cc's: {"POST", "/path", handler}.
+                where = f"{file.name}:{text.count(chr(10), 0, match.start()) + 1}"
+                for method, path in table_pairs(text, members[0].group(1), members[1].group(1),
+                                                where):
+                    calls.append((match.start(), [f'"{method}"', f'"{path}"'], public))
+                continue
             if literal(args[0]) is None:
                 # The body of a helper such as key_routes.cc's `route`: method and pattern are
                 # its parameters; its public flag applies to every route(...) call in the file.

@@ -84,10 +84,14 @@ class JwtFixture : public ::testing::Test {
 
   nlohmann::ordered_json Claims() {
     const std::int64_t now = now_.load();
-    return {{"iss", kIssuer},      {"sub", kPrincipal},
-            {"aud", kAudience},    {"iat", now},
-            {"nbf", now},          {"exp", now + 600},
-            {"jti", "AAAAAAAAAAAAAAAAAAAAAA"}, {"auth_method", "mtls"}};
+    return {{"iss", kIssuer},
+            {"sub", kPrincipal},
+            {"aud", kAudience},
+            {"iat", now},
+            {"nbf", now},
+            {"exp", now + 600},
+            {"jti", "AAAAAAAAAAAAAAAAAAAAAA"},
+            {"auth_method", "mtls"}};
   }
 
   // BASE64URL(header) "." BASE64URL(claims) "." ES256 signature by the HSM key `label`
@@ -95,8 +99,8 @@ class JwtFixture : public ::testing::Test {
   std::string SignText(const std::string& header, const std::string& claims,
                        std::string label = {}) {
     if (label.empty()) label = service_->keys().ActiveKey().hsm_label;
-    const std::string input = Base64UrlEncode(AsBytes(header)) + "." +
-                              Base64UrlEncode(AsBytes(claims));
+    const std::string input =
+        Base64UrlEncode(AsBytes(header)) + "." + Base64UrlEncode(AsBytes(claims));
     auto signature = hsm_->SignEcdsaSha256(label, AsBytes(input));
     EXPECT_TRUE(signature.ok()) << signature.error().ToString();
     if (!signature.ok()) return {};

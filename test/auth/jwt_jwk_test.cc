@@ -1,7 +1,5 @@
 // P256PublicKey against keys and signatures made independently with OpenSSL: coordinates,
 // RFC 7638 thumbprint, ES256 verification with JOSE's r || s form, and refusal of other keys.
-#include "auth/jwk.h"
-
 #include <gtest/gtest.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -11,6 +9,7 @@
 
 #include <memory>
 
+#include "auth/jwk.h"
 #include "common/base64.h"
 
 namespace weftkit::auth {
@@ -43,7 +42,7 @@ std::string CoordinateB64(EVP_PKEY* key, const char* name) {
 // An ES256 signature of `message` by `key`, converted from OpenSSL's DER to r || s.
 std::vector<std::uint8_t> SignEs256(EVP_PKEY* key, const std::string& message) {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
-                                                                   EVP_MD_CTX_free);
+                                                                  EVP_MD_CTX_free);
   EXPECT_EQ(EVP_DigestSignInit(context.get(), nullptr, EVP_sha256(), nullptr, key), 1);
   std::size_t size = 0;
   const auto* data = reinterpret_cast<const unsigned char*>(message.data());
@@ -128,8 +127,8 @@ TEST_F(P256PublicKeyTest, VerifyEs256_RefusesWrongLengthsAndZeros) {
   std::vector<std::uint8_t> longer = signature;
   longer.push_back(0);
   EXPECT_FALSE(*public_key_->VerifyEs256(AsBytes(message), longer));
-  EXPECT_FALSE(*public_key_->VerifyEs256(
-      AsBytes(message), std::span<const std::uint8_t>(signature.data(), 63)));
+  EXPECT_FALSE(*public_key_->VerifyEs256(AsBytes(message),
+                                         std::span<const std::uint8_t>(signature.data(), 63)));
   EXPECT_FALSE(*public_key_->VerifyEs256(AsBytes(message), std::vector<std::uint8_t>(64, 0)));
   EXPECT_FALSE(*public_key_->VerifyEs256(AsBytes(message), std::vector<std::uint8_t>(64, 0xff)));
 }

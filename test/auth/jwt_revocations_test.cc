@@ -1,11 +1,10 @@
 // TokenRevocations against a real SQLite file: durability across reopening, first record wins,
 // purging, and refusal of ids this server never issues.
-#include "auth/token_revocations.h"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
 
+#include "auth/token_revocations.h"
 #include "store/statement.h"
 #include "test/store/temp_dir.h"
 

@@ -1,10 +1,9 @@
 // SigningKeyRing against a real SoftHSM token and SQLite file: the first key, restarts, the JWK
 // set, rotation (old tokens keep verifying while their key retires, both kids published) and
 // retirement (the old kid is refused and unpublished), and a key swapped in the HSM.
-#include "auth/signing_key_ring.h"
-
 #include <gtest/gtest.h>
 
+#include "auth/signing_key_ring.h"
 #include "test/auth/jwt_fixture.h"
 
 namespace weftkit::auth {

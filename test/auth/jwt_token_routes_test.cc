@@ -1,10 +1,9 @@
 // The token routes through a Router with hand-built requests and a recording authorizer: the
 // public JWK set, and for each protected route no permission, the wrong authentication method,
 // and the right permission.
-#include "api/token_routes.h"
-
 #include <gtest/gtest.h>
 
+#include "api/token_routes.h"
 #include "test/auth/jwt_fixture.h"
 
 namespace weftkit::api {
@@ -25,23 +24,22 @@ class TokenRoutesTest : public JwtFixture {
  protected:
   void SetUp() override {
     JwtFixture::SetUp();
-    RegisterTokenRoutes(router_, *service_,
-                        [this](const SecurityContext& context, std::string_view action,
-                               std::string_view resource) -> Status {
-                          calls_.push_back({context.principal(), std::string(action),
-                                            std::string(resource)});
-                          if (allow_) return OkStatus();
-                          return Error(ErrorKind::kPermissionDenied, "forbidden", "test says no");
-                        });
+    RegisterTokenRoutes(
+        router_, *service_,
+        [this](const SecurityContext& context, std::string_view action,
+               std::string_view resource) -> Status {
+          calls_.push_back({context.principal(), std::string(action), std::string(resource)});
+          if (allow_) return OkStatus();
+          return Error(ErrorKind::kPermissionDenied, "forbidden", "test says no");
+        });
   }
 
   static SecurityContext Context(const std::string& principal, AuthMethod method) {
     return SecurityContext({principal, method, {}, "req-1", "127.0.0.1:1", kStart});
   }
 
-  server::Response Call(const std::string& method, const std::string& path,
-                        const std::string& body, const SecurityContext& context,
-                        const server::Route** matched = nullptr) {
+  server::Response Call(const std::string& method, const std::string& path, const std::string& body,
+                        const SecurityContext& context, const server::Route** matched = nullptr) {
     server::Router::Match match = router_.Find(method, path);
     EXPECT_EQ(match.outcome, server::Router::MatchOutcome::kMatched) << method << " " << path;
     if (match.route == nullptr) return {};
@@ -65,8 +63,8 @@ class TokenRoutesTest : public JwtFixture {
 
 TEST_F(TokenRoutesTest, Jwks_IsPublicInlineAndListsKeys) {
   const server::Route* route = nullptr;
-  server::Response response = Call("GET", "/.well-known/jwks.json", "",
-                                   Context("", AuthMethod::kNone), &route);
+  server::Response response =
+      Call("GET", "/.well-known/jwks.json", "", Context("", AuthMethod::kNone), &route);
   ASSERT_NE(route, nullptr);
   EXPECT_TRUE(route->is_public);
   EXPECT_EQ(route->run_on, server::RunOn::kInline);
@@ -77,9 +75,8 @@ TEST_F(TokenRoutesTest, Jwks_IsPublicInlineAndListsKeys) {
 
 TEST_F(TokenRoutesTest, Issue_ReturnsVerifiableToken_ForMtlsCaller) {
   const server::Route* route = nullptr;
-  server::Response response =
-      Call("POST", "/v1/auth/tokens", R"({"lifetime_s":120})",
-           Context(kPrincipal, AuthMethod::kMtls), &route);
+  server::Response response = Call("POST", "/v1/auth/tokens", R"({"lifetime_s":120})",
+                                   Context(kPrincipal, AuthMethod::kMtls), &route);
   ASSERT_EQ(response.status, 200) << response.body;
   EXPECT_FALSE(route->is_public);
   EXPECT_EQ(route->run_on, server::RunOn::kWorker);
@@ -103,9 +100,9 @@ TEST_F(TokenRoutesTest, Issue_ReturnsVerifiableToken_ForMtlsCaller) {
 }
 
 TEST_F(TokenRoutesTest, Issue_CapsLifetime_AndDefaultsToMaximum) {
-  Json capped = Json::parse(
-      Call("POST", "/v1/auth/tokens", R"({"lifetime_s":86400})",
-           Context(kPrincipal, AuthMethod::kMtls)).body);
+  Json capped = Json::parse(Call("POST", "/v1/auth/tokens", R"({"lifetime_s":86400})",
+                                 Context(kPrincipal, AuthMethod::kMtls))
+                                .body);
   EXPECT_EQ(capped["expires_in"], kMaxLifetime);
   Json defaulted =
       Json::parse(Call("POST", "/v1/auth/tokens", "", Context(kPrincipal, AuthMethod::kMtls)).body);

@@ -2,13 +2,14 @@
 // trip, every refusal code of jwt_verifier.h reached on its own, algorithm confusion (none, HS256
 // keyed with the public key), every bit flip and truncation of a real token, and revocation
 // surviving a restart.
+#include "auth/jwt_verifier.h"
+
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include <set>
 
-#include "auth/jwt_verifier.h"
 #include "test/auth/jwt_fixture.h"
 
 namespace weftkit::auth {
@@ -34,8 +35,8 @@ class JwtVerifierTest : public JwtFixture {
   // A token whose header and claims are `header` and `claims`, carrying `signature_part`.
   static std::string Unsigned(const Json& header, const Json& claims,
                               const std::string& signature_part) {
-    return Base64UrlEncode(AsBytes(header.dump())) + "." +
-           Base64UrlEncode(AsBytes(claims.dump())) + "." + signature_part;
+    return Base64UrlEncode(AsBytes(header.dump())) + "." + Base64UrlEncode(AsBytes(claims.dump())) +
+           "." + signature_part;
   }
 
   // An HS256 token over the valid header and claims, keyed with `key`: what an attacker who
@@ -43,8 +44,8 @@ class JwtVerifierTest : public JwtFixture {
   std::string Hs256Token(const std::string& key) {
     Json header = Header();
     header["alg"] = "HS256";
-    const std::string input = Base64UrlEncode(AsBytes(header.dump())) + "." +
-                              Base64UrlEncode(AsBytes(Claims().dump()));
+    const std::string input =
+        Base64UrlEncode(AsBytes(header.dump())) + "." + Base64UrlEncode(AsBytes(Claims().dump()));
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int mac_length = 0;
     const auto* data = reinterpret_cast<const unsigned char*>(input.data());
@@ -78,9 +79,8 @@ TEST_F(JwtVerifierTest, Verify_ReturnsClaims_ForIssuedToken) {
 
 TEST_F(JwtVerifierTest, Issue_WritesExactHeaderAndClaims_WithoutRoles) {
   const std::string token = Issue(300);
-  EXPECT_EQ(DecodePart(token, 0), (Json{{"alg", "ES256"},
-                                        {"typ", "at+jwt"},
-                                        {"kid", service_->keys().ActiveKey().kid}}));
+  EXPECT_EQ(DecodePart(token, 0),
+            (Json{{"alg", "ES256"}, {"typ", "at+jwt"}, {"kid", service_->keys().ActiveKey().kid}}));
   Json claims = DecodePart(token, 1);
   std::set<std::string> names;
   for (const auto& [name, value] : claims.items()) names.insert(name);
@@ -106,8 +106,7 @@ TEST_F(JwtVerifierTest, Issue_CapsLifetime_AtConfiguredMaximum) {
 
 TEST_F(JwtVerifierTest, Issue_Fails_ForBadArguments) {
   EXPECT_EQ(service_->Issue("", "", 60, AuthMethod::kMtls).error().code(), "invalid_principal");
-  EXPECT_EQ(service_->Issue("a\nb", "", 60, AuthMethod::kMtls).error().code(),
-            "invalid_principal");
+  EXPECT_EQ(service_->Issue("a\nb", "", 60, AuthMethod::kMtls).error().code(), "invalid_principal");
   EXPECT_EQ(service_->Issue("\xff\xfe", "", 60, AuthMethod::kMtls).error().code(),
             "invalid_principal");
   EXPECT_EQ(service_->Issue(kPrincipal, "", 0, AuthMethod::kMtls).error().code(),
@@ -178,9 +177,15 @@ TEST_F(JwtVerifierTest, Verify_RefusesMissingClaim_ForEachRequiredClaim) {
 
 TEST_F(JwtVerifierTest, Verify_RefusesMalformedClaims) {
   const std::vector<std::pair<const char*, Json>> cases = {
-      {"exp", "1800000600"},    {"exp", 1800000600.5}, {"exp", -1},
-      {"nbf", nullptr},         {"sub", 42},           {"aud", Json::array()},
-      {"aud", Json::array({kAudience, 7})}, {"jti", "short"},   {"auth_method", "jwt"},
+      {"exp", "1800000600"},
+      {"exp", 1800000600.5},
+      {"exp", -1},
+      {"nbf", nullptr},
+      {"sub", 42},
+      {"aud", Json::array()},
+      {"aud", Json::array({kAudience, 7})},
+      {"jti", "short"},
+      {"auth_method", "jwt"},
   };
   for (const auto& [name, value] : cases) {
     SCOPED_TRACE(std::string(name) + "=" + value.dump());
@@ -219,8 +224,8 @@ TEST_F(JwtVerifierTest, Verify_ChecksType) {
 }
 
 TEST_F(JwtVerifierTest, Verify_RefusesAlgorithmOtherThanEs256_EvenWithValidSignature) {
-  for (const Json& alg : {Json("none"), Json("None"), Json("es256"), Json("ES384"),
-                          Json("HS256"), Json("RS256"), Json(nullptr)}) {
+  for (const Json& alg : {Json("none"), Json("None"), Json("es256"), Json("ES384"), Json("HS256"),
+                          Json("RS256"), Json(nullptr)}) {
     SCOPED_TRACE(alg.dump());
     Json header = Header();
     header["alg"] = alg;
@@ -315,8 +320,8 @@ TEST_F(JwtVerifierTest, Verify_RefusesEveryTruncationAndExtension) {
     ASSERT_FALSE(service_->Verify(token.substr(0, length)).ok()) << "length " << length;
   }
   for (const char* suffix : {".", "=", "A", " ", ".AAAA"}) {
-    ExpectRefused(token + suffix, suffix == std::string("A") ? "token_signature"
-                                                              : "token_malformed");
+    ExpectRefused(token + suffix,
+                  suffix == std::string("A") ? "token_signature" : "token_malformed");
   }
 }
 

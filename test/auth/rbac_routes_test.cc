@@ -102,7 +102,7 @@ const RouteCase kGuardedRoutes[] = {
     {"GET", "/v1/bindings?principal=bob", "", 200},
     {"POST", "/v1/bindings", R"({"principal":"bob","role":"r1"})", 201},
     {"POST", "/v1/separation-of-duty",
-     R"({"name":"s1","first_actions":["token.issue"],"second_actions":["token.revoke"]})", 201},
+     R"({"name":"s1","first_actions":["policy.publish"],"second_actions":["dek.wrap"]})", 201},
     {"DELETE", "/v1/separation-of-duty/s0", "", 204},
     {"DELETE", "/v1/bindings", R"({"principal":"bob","role":"r0"})", 204},
     {"DELETE", "/v1/roles/r3", "", 204},
@@ -128,7 +128,7 @@ class RbacRoutesGuardTest : public RbacRoutesTest {
               201);
     ASSERT_EQ(
         Call("POST", "/v1/separation-of-duty",
-             R"({"name":"s0","first_actions":["audit.read"],"second_actions":["token.issue"]})",
+             R"({"name":"s0","first_actions":["audit.read"],"second_actions":["dek.unwrap"]})",
              As(kAdmin))
             .status,
         201);

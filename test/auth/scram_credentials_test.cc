@@ -76,18 +76,32 @@ TEST_P(ScramPasswordPolicyTest, CheckPassword_GivesExpectedOutcome) {
 const PasswordCase kPasswords[] = {
     {"TwelveAscii", "abcdefghijkl", ""},
     {"ElevenAscii", "abcdefghijk", "password_too_short"},
-    {"TwelveCodePointsUtf8", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9abcdef", ""},
-    {"ElevenCodePointsEighteenBytes", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9abcd",
+    {"TwelveCodePointsUtf8",
+     "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+     "abcdef",
+     ""},
+    {"ElevenCodePointsEighteenBytes",
+     "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+     "abcd",
      "password_too_short"},
     {"SpacesInside", "correct horse battery staple", ""},
     {"TabInside", "correct\thorse battery", "password_not_allowed"},
     {"NulInside", std::string("correct\0horse battery", 21), "password_not_allowed"},
     {"C1Control", "correct horse\xc2\x85 battery", "password_not_allowed"},
     {"NoBreakSpace", "correct\xc2\xa0horse battery", "password_not_allowed"},
-    {"SoftHyphen", "correct\xc2\xadhorse battery", "password_not_allowed"},
-    {"ZeroWidthSpace", "correct\xe2\x80\x8bhorse battery", "password_not_allowed"},
+    {"SoftHyphen",
+     "correct\xc2\xad"
+     "horse battery",
+     "password_not_allowed"},
+    {"ZeroWidthSpace",
+     "correct\xe2\x80\x8b"
+     "horse battery",
+     "password_not_allowed"},
     {"PrivateUse", "correct\xee\x80\x80horse battery", "password_not_allowed"},
-    {"NonCharacter", "correct\xef\xbf\xbehorse battery", "password_not_allowed"},
+    {"NonCharacter",
+     "correct\xef\xbf\xbe"
+     "horse battery",
+     "password_not_allowed"},
     {"Surrogate", "correct\xed\xa0\x80horse battery", "password_not_allowed"},
     {"TagCharacter", "correct\xf3\xa0\x80\x81horse battery", "password_not_allowed"},
     {"TruncatedUtf8", "correct horse battery\xe2\x82", "password_not_allowed"},
@@ -95,7 +109,7 @@ const PasswordCase kPasswords[] = {
 };
 
 INSTANTIATE_TEST_SUITE_P(Policy, ScramPasswordPolicyTest, ::testing::ValuesIn(kPasswords),
-                         [](const auto& info) { return std::string(info.param.name); });
+                         [](const auto& p) { return std::string(p.param.name); });
 
 TEST(ScramSaslPrepTest, IsAcceptedBySaslPrepSubset_RefusesEmpty_AcceptsPlainAscii) {
   EXPECT_FALSE(IsAcceptedBySaslPrepSubset(""));

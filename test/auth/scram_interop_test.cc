@@ -4,12 +4,11 @@
 // WeftKit's route, ScramServer and SQLite store play the server. They talk over pipes, one
 // message per line (see scram_interop.pl).
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -98,7 +97,8 @@ std::string HeaderOf(const server::Response& response, std::string_view name) {
 
 // The SCRAM message in the data= of a WWW-Authenticate or Authentication-Info value.
 std::string MessageIn(const std::string& value) {
-  const std::string params = value.rfind("sid=", 0) == 0 ? value : value.substr(value.find(' ') + 1);
+  const std::string params =
+      value.rfind("sid=", 0) == 0 ? value : value.substr(value.find(' ') + 1);
   auto parsed = ParseScramAuthorization("SCRAM-SHA-256 " + params);
   return parsed.ok() && parsed->has_value() ? (*parsed)->message : "";
 }
@@ -136,8 +136,7 @@ class ScramInteropTest : public ::testing::Test {
     request.headers.emplace_back("authorization", authorization);
     SecurityContext::Fields fields;
     fields.request_id = "0123456789abcdef0123456789abcdef";
-    return router_.Find("POST", "/v1/auth/scram").route->handler(request,
-                                                                 SecurityContext(fields));
+    return router_.Find("POST", "/v1/auth/scram").route->handler(request, SecurityContext(fields));
   }
 
   // Runs the Perl client through both steps; returns the final response and leaves the Perl
@@ -161,9 +160,8 @@ class ScramInteropTest : public ::testing::Test {
 };
 
 TEST_F(ScramInteropTest, PerlClient_LogsIn_AndVerifiesServerSignature) {
-  ASSERT_TRUE(store_->SetPassword("alice", SecretBytes::CopyOf("correct horse battery staple"),
-                                  4096)
-                  .ok());
+  ASSERT_TRUE(
+      store_->SetPassword("alice", SecretBytes::CopyOf("correct horse battery staple"), 4096).ok());
   PerlScramClient perl("alice", "correct horse battery staple");
   ASSERT_TRUE(perl.started());
   server::Response response = TwoSteps(perl);
@@ -176,7 +174,9 @@ TEST_F(ScramInteropTest, PerlClient_LogsIn_AndVerifiesServerSignature) {
 
 TEST_F(ScramInteropTest, PerlClient_LogsIn_WithNonAsciiPassword) {
   // NFKC leaves these characters unchanged, so full SASLprep and WeftKit's subset agree.
-  const std::string password = "gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln \xe2\x82\xac";
+  const std::string password =
+      "gr\xc3\xbc\xc3\x9f"
+      "e aus K\xc3\xb6ln \xe2\x82\xac";
   ASSERT_TRUE(store_->SetPassword("joerg", SecretBytes::CopyOf(password), 4096).ok());
   PerlScramClient perl("joerg", password);
   ASSERT_TRUE(perl.started());
@@ -187,9 +187,8 @@ TEST_F(ScramInteropTest, PerlClient_LogsIn_WithNonAsciiPassword) {
 }
 
 TEST_F(ScramInteropTest, PerlClient_GetsInvalidProof_ForWrongPassword) {
-  ASSERT_TRUE(store_->SetPassword("alice", SecretBytes::CopyOf("correct horse battery staple"),
-                                  4096)
-                  .ok());
+  ASSERT_TRUE(
+      store_->SetPassword("alice", SecretBytes::CopyOf("correct horse battery staple"), 4096).ok());
   PerlScramClient perl("alice", "wrong horse battery staple");
   ASSERT_TRUE(perl.started());
   server::Response response = TwoSteps(perl);
@@ -210,9 +209,8 @@ TEST_F(ScramInteropTest, PerlClient_GetsInvalidProof_ForUnknownUser) {
 
 TEST_F(ScramInteropTest, PerlClient_RefusesForgedServerSignature) {
   // Shows that the "OK" above means the client really checked WeftKit's ServerSignature.
-  ASSERT_TRUE(store_->SetPassword("alice", SecretBytes::CopyOf("correct horse battery staple"),
-                                  4096)
-                  .ok());
+  ASSERT_TRUE(
+      store_->SetPassword("alice", SecretBytes::CopyOf("correct horse battery staple"), 4096).ok());
   PerlScramClient perl("alice", "correct horse battery staple");
   ASSERT_TRUE(perl.started());
   server::Response response = TwoSteps(perl);

@@ -47,11 +47,26 @@ const RefusalCase kClientFirstRefusals[] = {
     {"BadEscape", "n,,n=al=2Cice=41,r=abcdefghij", "scram_invalid_username_encoding"},
     {"LowerCaseEscape", "n,,n=al=2cice,r=abcdefghij", "scram_invalid_username_encoding"},
     {"TruncatedEscape", "n,,n=alice=3,r=abcdefghij", "scram_invalid_username_encoding"},
-    {"ControlInUser", "n,,n=ali\x01" "ce,r=abcdefghij", "scram_invalid_username"},
-    {"DelInUser", "n,,n=alice\x7f,r=abcdefghij", "scram_invalid_username"},
-    {"InvalidUtf8User", "n,,n=alice\xc3,r=abcdefghij", "scram_invalid_username"},
-    {"OverlongUtf8User", "n,,n=\xc0\xafalice,r=abcdefghij", "scram_invalid_username"},
-    {"NoBreakSpaceUser", "n,,n=al\xc2\xa0ice,r=abcdefghij", "scram_invalid_username"},
+    {"ControlInUser",
+     "n,,n=ali\x01"
+     "ce,r=abcdefghij",
+     "scram_invalid_username"},
+    {"DelInUser",
+     "n,,n=alice\x7f"
+     ",r=abcdefghij",
+     "scram_invalid_username"},
+    {"InvalidUtf8User",
+     "n,,n=alice\xc3"
+     ",r=abcdefghij",
+     "scram_invalid_username"},
+    {"OverlongUtf8User",
+     "n,,n=\xc0\xaf"
+     "alice,r=abcdefghij",
+     "scram_invalid_username"},
+    {"NoBreakSpaceUser",
+     "n,,n=al\xc2\xa0"
+     "ice,r=abcdefghij",
+     "scram_invalid_username"},
     {"LongUser", "n,,n=" + std::string(256, 'a') + ",r=abcdefghij", "scram_invalid_username"},
     {"ShortNonce", "n,,n=alice,r=abcdefg", "scram_invalid_nonce"},
     {"SpaceInNonce", "n,,n=alice,r=abcd efghij", "scram_invalid_nonce"},
@@ -65,7 +80,7 @@ const RefusalCase kClientFirstRefusals[] = {
 
 INSTANTIATE_TEST_SUITE_P(Malformed, ScramClientFirstRefusalTest,
                          ::testing::ValuesIn(kClientFirstRefusals),
-                         [](const auto& info) { return std::string(info.param.name); });
+                         [](const auto& p) { return std::string(p.param.name); });
 
 TEST(ScramMessagesTest, ParseClientFirst_KeepsExactParts_ForRfc7677Example) {
   Result<ClientFirstMessage> parsed = ParseClientFirst("n,,n=user,r=rOprNGfwEbeRWgbNEkqO");
@@ -127,7 +142,7 @@ const RefusalCase kClientFinalRefusals[] = {
 
 INSTANTIATE_TEST_SUITE_P(Malformed, ScramClientFinalRefusalTest,
                          ::testing::ValuesIn(kClientFinalRefusals),
-                         [](const auto& info) { return std::string(info.param.name); });
+                         [](const auto& p) { return std::string(p.param.name); });
 
 TEST(ScramMessagesTest, ParseClientFinal_SplitsProof_ForRfc7677Example) {
   const std::string message =

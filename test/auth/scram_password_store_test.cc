@@ -1,14 +1,13 @@
 // SqlitePasswordStore against real SQLite files: what is stored (never the password), that
 // failure records and the fake-salt secret survive reopening, and that the first-user creation
 // happens once.
-#include "auth/sqlite_password_store.h"
-
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <iterator>
 
 #include "auth/scram_bootstrap.h"
+#include "auth/sqlite_password_store.h"
 #include "test/store/temp_dir.h"
 
 namespace weftkit::auth {
@@ -40,15 +39,16 @@ class ScramPasswordStoreTest : public ::testing::Test {
 };
 
 TEST_F(ScramPasswordStoreTest, SetPassword_StoresKeysNotPassword) {
-  ASSERT_TRUE(store_->SetPassword("alice", SecretBytes::CopyOf("a very long passphrase"), 4096).ok());
+  ASSERT_TRUE(
+      store_->SetPassword("alice", SecretBytes::CopyOf("a very long passphrase"), 4096).ok());
 
   Result<std::optional<ScramUser>> user = store_->GetUser("alice");
   ASSERT_TRUE(user.ok() && user->has_value());
   const ScramCredentials& credentials = (*user)->credentials;
   EXPECT_EQ(credentials.iterations, 4096u);
   EXPECT_EQ(credentials.salt.size(), kScramSaltSize);
-  Result<ScramCredentials> expected = DeriveScramCredentials(
-      SecretBytes::CopyOf("a very long passphrase"), credentials.salt, 4096);
+  Result<ScramCredentials> expected =
+      DeriveScramCredentials(SecretBytes::CopyOf("a very long passphrase"), credentials.salt, 4096);
   ASSERT_TRUE(expected.ok());
   EXPECT_TRUE(credentials.stored_key.ConstantTimeEquals(expected->stored_key));
   EXPECT_TRUE(credentials.server_key.ConstantTimeEquals(expected->server_key));
@@ -75,7 +75,8 @@ TEST_F(ScramPasswordStoreTest, GetUser_ReturnsNothing_ForUnknownName) {
 }
 
 TEST_F(ScramPasswordStoreTest, DeleteUser_RemovesUser_AndFailsForUnknown) {
-  ASSERT_TRUE(store_->SetPassword("alice", SecretBytes::CopyOf("a very long passphrase"), 4096).ok());
+  ASSERT_TRUE(
+      store_->SetPassword("alice", SecretBytes::CopyOf("a very long passphrase"), 4096).ok());
   ASSERT_TRUE(store_->DeleteUser("alice").ok());
   EXPECT_FALSE(store_->GetUser("alice")->has_value());
   Status again = store_->DeleteUser("alice");
@@ -112,7 +113,8 @@ TEST_F(ScramPasswordStoreTest, RecordFailure_DropsStaleRecordsOfOtherNames) {
 
 TEST_F(ScramPasswordStoreTest, PutCredentials_ClearsFailures) {
   ASSERT_TRUE(store_->RecordFailure("alice", 1000, ThrottlePolicy{}).ok());
-  ASSERT_TRUE(store_->SetPassword("alice", SecretBytes::CopyOf("a very long passphrase"), 4096).ok());
+  ASSERT_TRUE(
+      store_->SetPassword("alice", SecretBytes::CopyOf("a very long passphrase"), 4096).ok());
   EXPECT_EQ(store_->GetFailureState("alice")->failures, 0);
 }
 
@@ -156,7 +158,8 @@ TEST_F(ScramPasswordStoreTest, CreateBootstrapCredential_CreatesAdminOnce_MustCh
 }
 
 TEST_F(ScramPasswordStoreTest, CreateBootstrapCredential_CreatesNothing_WhenUsersExist) {
-  ASSERT_TRUE(store_->SetPassword("alice", SecretBytes::CopyOf("a very long passphrase"), 4096).ok());
+  ASSERT_TRUE(
+      store_->SetPassword("alice", SecretBytes::CopyOf("a very long passphrase"), 4096).ok());
   Result<std::optional<SecretBytes>> created = CreateBootstrapCredential(*store_, 4096);
   ASSERT_TRUE(created.ok());
   EXPECT_FALSE(created->has_value());
@@ -166,7 +169,8 @@ TEST_F(ScramPasswordStoreTest, CreateBootstrapCredential_CreatesNothing_WhenUser
 TEST_F(ScramPasswordStoreTest, SetPassword_ClearsMustChange) {
   ASSERT_TRUE(CreateBootstrapCredential(*store_, 4096).ok());
   ASSERT_TRUE(
-      store_->SetPassword(kBootstrapUser, SecretBytes::CopyOf("a brand new passphrase"), 4096).ok());
+      store_->SetPassword(kBootstrapUser, SecretBytes::CopyOf("a brand new passphrase"), 4096)
+          .ok());
   EXPECT_FALSE((*store_->GetUser(kBootstrapUser))->must_change_password);
 }
 

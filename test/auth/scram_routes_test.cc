@@ -60,7 +60,8 @@ class ScramRoutesTest : public ::testing::Test {
   void SetUp() override {
     auto database = store::Database::Open(dir_.path() / "kms.db");
     ASSERT_TRUE(database.ok());
-    auto store = auth::SqlitePasswordStore::Open(std::shared_ptr<store::Database>(std::move(*database)));
+    auto store =
+        auth::SqlitePasswordStore::Open(std::shared_ptr<store::Database>(std::move(*database)));
     ASSERT_TRUE(store.ok());
     store_ = std::shared_ptr<auth::SqlitePasswordStore>(std::move(*store));
     ASSERT_TRUE(store_->SetPassword("alice", SecretBytes::CopyOf(kPassword), 4096).ok());
@@ -110,8 +111,8 @@ class ScramRoutesTest : public ::testing::Test {
   // Step 1; returns the parsed challenge (sid and server-first).
   auth::ScramChallenge Start(ScramTestClient& client, const char* mechanism,
                              const std::string& exporter = "") {
-    Response response = Scram(std::string(mechanism) + " data=" + Base64Of(client.ClientFirst()),
-                              exporter);
+    Response response =
+        Scram(std::string(mechanism) + " data=" + Base64Of(client.ClientFirst()), exporter);
     EXPECT_EQ(response.status, 401);
     EXPECT_EQ(CodeOf(response), "scram_continue");
     std::optional<std::string> header = HeaderOf(response, "WWW-Authenticate");
@@ -126,7 +127,7 @@ class ScramRoutesTest : public ::testing::Test {
     Result<std::string> final_message = client.ClientFinal(challenge.server_first);
     EXPECT_TRUE(final_message.ok());
     return Scram(std::string(mechanism) + " sid=" + challenge.sid +
-                     ", data=" + Base64Of(final_message.value_or("")),
+                     ", data=" + Base64Of(final_message.ok() ? *final_message : ""),
                  exporter);
   }
 
@@ -237,8 +238,8 @@ TEST_F(ScramRoutesTest, Login_WithoutCredentials_OffersMechanisms) {
 }
 
 TEST_F(ScramRoutesTest, Login_DowngradeToY_Refused_WhenPlusOffered) {
-  Response response = Scram("SCRAM-SHA-256 data=" + Base64Of("y,,n=alice,r=clientnonce0123"),
-                            kExporter);
+  Response response =
+      Scram("SCRAM-SHA-256 data=" + Base64Of("y,,n=alice,r=clientnonce0123"), kExporter);
   EXPECT_EQ(response.status, 401);
   EXPECT_EQ(CodeOf(response), "scram_downgrade_detected");
 }
@@ -284,9 +285,9 @@ Request PasswordBody(const std::string& body) {
 }
 
 TEST_F(ScramRoutesTest, SetPassword_BySelf_ChangesPassword_WithoutAskingAuthorizer) {
-  Response response = Call("PUT", "/v1/principals/alice/password",
-                           PasswordBody(R"({"password":"a brand new passphrase"})"),
-                           Context("user:alice"));
+  Response response =
+      Call("PUT", "/v1/principals/alice/password",
+           PasswordBody(R"({"password":"a brand new passphrase"})"), Context("user:alice"));
   ASSERT_EQ(response.status, 200) << response.body;
   EXPECT_TRUE(asked_.empty());
   ScramTestClient client("alice", "a brand new passphrase", "clientnonce0123");
@@ -294,15 +295,16 @@ TEST_F(ScramRoutesTest, SetPassword_BySelf_ChangesPassword_WithoutAskingAuthoriz
 }
 
 TEST_F(ScramRoutesTest, SetPassword_ForOther_NeedsPrincipalManage) {
-  Response denied = Call("PUT", "/v1/principals/bob/password",
-                         PasswordBody(R"({"password":"a brand new passphrase"})"),
-                         Context("user:alice"));
+  Response denied =
+      Call("PUT", "/v1/principals/bob/password",
+           PasswordBody(R"({"password":"a brand new passphrase"})"), Context("user:alice"));
   EXPECT_EQ(denied.status, 403);
   EXPECT_EQ(asked_, std::vector<std::string>{"principal.manage principal/user:bob"});
 
-  Response allowed = Call("PUT", "/v1/principals/bob/password",
-                          PasswordBody(R"({"password":"a brand new passphrase","iterations":5000})"),
-                          Context("spiffe://weftkit.dev/admin/ops", {"admin"}));
+  Response allowed =
+      Call("PUT", "/v1/principals/bob/password",
+           PasswordBody(R"({"password":"a brand new passphrase","iterations":5000})"),
+           Context("spiffe://weftkit.dev/admin/ops", {"admin"}));
   ASSERT_EQ(allowed.status, 200) << allowed.body;
   EXPECT_EQ(nlohmann::json::parse(allowed.body)["iterations"], 5000);
   EXPECT_EQ((*store_->GetUser("bob"))->credentials.iterations, 5000u);
@@ -333,8 +335,8 @@ TEST_F(ScramRoutesTest, SetPassword_RefusesBadInput_WithItsCode) {
 }
 
 TEST(ScramAuthorizationTest, ParseScramAuthorization_AcceptsQuotedAnyOrder_IgnoresRealm) {
-  auto parsed = ParseScramAuthorization(
-      "scram-sha-256-plus data=\"" + Base64Of("hello") + "\",  realm=\"x\" ,sid=abc_-9");
+  auto parsed = ParseScramAuthorization("scram-sha-256-plus data=\"" + Base64Of("hello") +
+                                        "\",  realm=\"x\" ,sid=abc_-9");
   ASSERT_TRUE(parsed.ok()) << parsed.error().ToString();
   ASSERT_TRUE(parsed->has_value());
   EXPECT_EQ((*parsed)->mechanism, ScramMechanism::kSha256Plus);
@@ -354,8 +356,9 @@ TEST(ScramAuthorizationTest, ParseScramAuthorization_RefusesMalformed) {
        {std::string("SCRAM-SHA-256"), std::string("SCRAM-SHA-256 sid=abc"),
         "SCRAM-SHA-256 " + data + ", " + data, "SCRAM-SHA-256 " + data + ", nonce=1",
         "SCRAM-SHA-256 " + data + ", sid=a.b", "SCRAM-SHA-256 " + data + ", sid=\"a\\b\"",
-        "SCRAM-SHA-256 " + data + ", sid=" + std::string(65, 'a'), std::string("SCRAM-SHA-256 data=aGVsbG8"),
-        "SCRAM-SHA-256 " + data + ",", "SCRAM-SHA-256 " + data + std::string(5000, ' ')}) {
+        "SCRAM-SHA-256 " + data + ", sid=" + std::string(65, 'a'),
+        std::string("SCRAM-SHA-256 data=aGVsbG8"), "SCRAM-SHA-256 " + data + ",",
+        "SCRAM-SHA-256 " + data + std::string(5000, ' ')}) {
     auto parsed = ParseScramAuthorization(value);
     ASSERT_FALSE(parsed.ok()) << value.substr(0, 80);
     EXPECT_EQ(parsed.error().code(), "scram_bad_authorization");

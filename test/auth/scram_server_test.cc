@@ -52,7 +52,8 @@ class ScramServerTest : public ::testing::Test {
                              ScramMechanism mechanism = ScramMechanism::kSha256,
                              std::string_view first_exporter = "",
                              std::string_view final_exporter = "") {
-    Result<ScramChallenge> challenge = server_->Start(mechanism, client.ClientFirst(), first_exporter);
+    Result<ScramChallenge> challenge =
+        server_->Start(mechanism, client.ClientFirst(), first_exporter);
     if (!challenge.ok()) return challenge.error();
     WK_ASSIGN_OR_RETURN(std::string final_message, client.ClientFinal(challenge->server_first));
     return server_->Finish(challenge->sid, mechanism, final_message, final_exporter);
@@ -78,18 +79,18 @@ TEST_F(ScramServerTest, Exchange_ReproducesRfc7677Example) {
   options.make_server_nonce = [] { return std::string(kRfcServerNonce); };
   MakeServer(std::move(options));
 
-  Result<ScramChallenge> challenge = server_->Start(
-      ScramMechanism::kSha256, std::string("n,,n=user,r=") + kRfcClientNonce, "");
+  Result<ScramChallenge> challenge =
+      server_->Start(ScramMechanism::kSha256, std::string("n,,n=user,r=") + kRfcClientNonce, "");
   ASSERT_TRUE(challenge.ok()) << challenge.error().ToString();
   EXPECT_EQ(challenge->server_first,
             "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,"
             "i=4096");
 
-  Result<ScramSuccess> success = server_->Finish(
-      challenge->sid, ScramMechanism::kSha256,
-      "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
-      "p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
-      "");
+  Result<ScramSuccess> success =
+      server_->Finish(challenge->sid, ScramMechanism::kSha256,
+                      "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+                      "p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
+                      "");
   ASSERT_TRUE(success.ok()) << success.error().ToString();
   EXPECT_EQ(success->user, "user");
   EXPECT_EQ(success->server_final, "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
@@ -152,7 +153,8 @@ TEST_F(ScramServerTest, Finish_RefusesReplayedSid) {
 
 TEST_F(ScramServerTest, Finish_ConsumesSid_EvenWhenItFails) {
   ScramTestClient wrong("alice", "not the right password", "clientnonce0123");
-  Result<ScramChallenge> challenge = server_->Start(ScramMechanism::kSha256, wrong.ClientFirst(), "");
+  Result<ScramChallenge> challenge =
+      server_->Start(ScramMechanism::kSha256, wrong.ClientFirst(), "");
   ASSERT_TRUE(challenge.ok());
   Result<std::string> final_message = wrong.ClientFinal(challenge->server_first);
   ASSERT_FALSE(server_->Finish(challenge->sid, ScramMechanism::kSha256, *final_message, "").ok());
@@ -194,8 +196,7 @@ TEST_F(ScramServerTest, Start_PurgesExpired_AndRefusesBeyondLimit) {
 
 TEST_F(ScramServerTest, Plus_Succeeds_WithMatchingExporter) {
   ScramTestClient client("alice", kPassword, "clientnonce0123", "p=tls-exporter,,", kExporter);
-  Result<ScramSuccess> success =
-      Login(client, ScramMechanism::kSha256Plus, kExporter, kExporter);
+  Result<ScramSuccess> success = Login(client, ScramMechanism::kSha256Plus, kExporter, kExporter);
   ASSERT_TRUE(success.ok()) << success.error().ToString();
   EXPECT_TRUE(client.VerifyServerFinal(success->server_final));
 }
@@ -214,8 +215,7 @@ TEST_F(ScramServerTest, Plus_Fails_WhenFinalArrivesOnAnotherConnection) {
 TEST_F(ScramServerTest, Plus_Fails_WhenClientBindsOtherExporter) {
   // A man in the middle relays the exchange over its own TLS session to the server: the client
   // binds the exporter it sees, which is not the server's.
-  ScramTestClient client("alice", kPassword, "clientnonce0123", "p=tls-exporter,,",
-                         kOtherExporter);
+  ScramTestClient client("alice", kPassword, "clientnonce0123", "p=tls-exporter,,", kOtherExporter);
   Result<ScramSuccess> result = Login(client, ScramMechanism::kSha256Plus, kExporter, kExporter);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code(), "scram_channel_bindings_dont_match");
@@ -251,8 +251,8 @@ TEST_F(ScramServerTest, Start_AcceptsY_WithoutExporter) {
 }
 
 TEST_F(ScramServerTest, Start_RefusesPlus_WithoutExporter) {
-  Result<ScramChallenge> result = server_->Start(
-      ScramMechanism::kSha256Plus, "p=tls-exporter,,n=alice,r=clientnonce0123", "");
+  Result<ScramChallenge> result =
+      server_->Start(ScramMechanism::kSha256Plus, "p=tls-exporter,,n=alice,r=clientnonce0123", "");
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code(), "scram_channel_binding_not_supported");
 }

@@ -34,7 +34,8 @@ Result<std::string> ScramTestClient::ClientFinal(std::string_view server_first) 
   const std::string first_bare = ClientFirst().substr(gs2_header_.size());
   const std::string auth_message =
       first_bare + "," + std::string(server_first) + "," + without_proof;
-  WK_ASSIGN_OR_RETURN(SecretBytes signature, HmacSha256(stored_key.expose(), AsBytes(auth_message)));
+  WK_ASSIGN_OR_RETURN(SecretBytes signature,
+                      HmacSha256(stored_key.expose(), AsBytes(auth_message)));
   std::vector<std::uint8_t> proof(client_key.expose().begin(), client_key.expose().end());
   for (std::size_t i = 0; i < proof.size(); ++i) proof[i] ^= signature.expose()[i];
 

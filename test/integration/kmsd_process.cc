@@ -50,6 +50,9 @@ std::map<std::string, std::map<std::string, std::string>> DefaultSettings(
       {"store", {{"path", "kms.db"}}},
       {"state", {{"directory", "."}}},
       {"keys", {{"auto_rotation_check_s", "1"}, {"destruction_wait_min_s", "1"}}},
+      {"auth",
+       {{"bootstrap_admin", "spiffe://weftkit.dev/admin/first-admin"},
+        {"scram_iterations", "4096"}}},
       {"log", {{"level", "info"}}},
   };
 }

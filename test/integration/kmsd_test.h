@@ -19,11 +19,29 @@ class KmsdTest : public ::testing::Test {
 
   void SetUp() override {
     kmsd_ = KmsdProcess::Start(Options());
+    admin_ = kmsd_->Client("admin");
     officer_ = kmsd_->Client("officer");
     engine_ = kmsd_->Client("engine");
+    ASSERT_NE(admin_, nullptr);
     ASSERT_NE(officer_, nullptr);
     ASSERT_NE(engine_, nullptr);
+    // The configured first administrator grants the other two test identities their roles.
+    Bind(kOfficer, "key-officer");
+    Bind(kEngine, "engine");
   }
+
+  // Registers `principal` (if new) and binds it to `role`, as the administrator.
+  void Bind(const std::string& principal, const std::string& role) {
+    HttpResponse created = Call(*admin_, "POST", "/v1/principals", {{"id", principal}});
+    ASSERT_TRUE(created.status == 201 || created.status == 409) << created.body;
+    HttpResponse bound = Call(*admin_, "POST", "/v1/bindings",
+                              {{"principal", principal}, {"role", role}});
+    ASSERT_TRUE(bound.status == 200 || bound.status == 201) << bound.status << bound.body;
+  }
+
+  static constexpr const char* kAdmin = "spiffe://weftkit.dev/admin/first-admin";
+  static constexpr const char* kOfficer = "spiffe://weftkit.dev/officer/alice";
+  static constexpr const char* kEngine = "spiffe://weftkit.dev/engine/orders";
 
   // Sends `body` (omitted when null) and returns the response; fails the test if the
   // connection breaks.
@@ -51,6 +69,7 @@ class KmsdTest : public ::testing::Test {
   }
 
   std::unique_ptr<KmsdProcess> kmsd_;
+  std::unique_ptr<HttpsClient> admin_;
   std::unique_ptr<HttpsClient> officer_;
   std::unique_ptr<HttpsClient> engine_;
 };

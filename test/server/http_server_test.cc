@@ -215,7 +215,7 @@ TEST_F(HttpServerTest, PrivateRoute_Returns401_WithoutClientCertificate) {
   StartServer(Settings());
   HttpResponse response = Get("", "/v1/whoami");
   EXPECT_EQ(response.status, 401);
-  EXPECT_EQ(nlohmann::json::parse(response.body)["code"], "client_certificate_required");
+  EXPECT_EQ(nlohmann::json::parse(response.body)["code"], "credentials_required");
 }
 
 TEST_F(HttpServerTest, Handshake_Fails_WhenClientCertificateFromUntrustedCa) {
