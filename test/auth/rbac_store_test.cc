@@ -86,7 +86,8 @@ TEST_F(RbacStoreTest, Open_RestoresTamperedBuiltinRole) {
       "'[{\"effect\":\"allow\",\"actions\":[\"*\"],\"resources\":[\"*\"]}]' "
       "WHERE name = 'auditor'");
   Reopen();
-  const Role* auditor = Load().FindRole(kAuditorRole);
+  RbacState state = Load();
+  const Role* auditor = state.FindRole(kAuditorRole);
   ASSERT_NE(auditor, nullptr);
   EXPECT_EQ(auditor->permissions.size(), BuiltinAuditor().permissions.size());
   EXPECT_NE(auditor->permissions[0].actions, (std::vector<std::string>{"*"}));
@@ -274,7 +275,8 @@ TEST_F(RbacStoreTest, UpdatePrincipal_ChangesOnlyDescriptionAndDisabled) {
   AddPrincipal("bob");
   ASSERT_TRUE(store_->UpdatePrincipal({"bob", PrincipalKind::kPerson, "on leave", 99, true}).ok());
   Reopen();
-  const Principal* bob = Load().FindPrincipal("bob");
+  RbacState state = Load();
+  const Principal* bob = state.FindPrincipal("bob");
   ASSERT_NE(bob, nullptr);
   EXPECT_TRUE(bob->disabled);
   EXPECT_EQ(bob->description, "on leave");
