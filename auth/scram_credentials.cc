@@ -96,7 +96,7 @@ Status CheckPassword(const SecretBytes& password) {
   if (chars.size() > kMaxPasswordBytes) {
     return InvalidArgument("password_too_long", "password longer than the maximum");
   }
-  if (!IsAcceptedBySaslPrepSubset(chars)) {
+  if (!IsSaslPrepared(chars)) {
     return InvalidArgument("password_not_allowed", "password holds a refused character");
   }
   if (CountCodePoints(chars) < kMinPasswordCharacters) {

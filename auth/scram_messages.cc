@@ -67,7 +67,7 @@ Status CheckNonce(std::string_view nonce, std::size_t min, std::size_t max) {
 // A saslname of the gs2 header or client-first-bare: decoded, then checked as a user name.
 Result<std::string> DecodeUserName(std::string_view encoded) {
   WK_ASSIGN_OR_RETURN(std::string name, DecodeSaslName(encoded));
-  if (name.size() > kMaxUserNameBytes || !IsAcceptedBySaslPrepSubset(name)) {
+  if (name.size() > kMaxUserNameBytes || !IsSaslPrepared(name)) {
     return Refused("scram_invalid_username",
                    "user name empty, too long or with refused characters");
   }

@@ -1,8 +1,13 @@
 #include "auth/scram_saslprep.h"
 
+#include <unicode/usprep.h>
+#include <unicode/ustring.h>
+
+#include <algorithm>
 #include <cstdint>
 #include <iterator>
 #include <optional>
+#include <vector>
 
 namespace weftkit::auth {
 namespace {
@@ -77,16 +82,51 @@ std::optional<char32_t> DecodeUtf8(std::string_view text, std::size_t* pos) {
   return code_point;
 }
 
+bool IsAscii(std::string_view text) {
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  }
+  return true;
+}
+
+// Whether ICU's RFC 4013 profile (NFKC, prohibited characters, bidi rule, no unassigned code
+// points) maps `text` to itself. False when ICU refuses the text or cannot run.
+bool UnchangedByIcuSaslPrep(std::string_view text) {
+  UErrorCode status = U_ZERO_ERROR;
+  static UStringPrepProfile* const profile = usprep_openByType(USPREP_RFC4013_SASLPREP, &status);
+  if (profile == nullptr) return false;
+
+  status = U_ZERO_ERROR;
+  int32_t utf16_length = 0;
+  u_strFromUTF8(nullptr, 0, &utf16_length, text.data(), static_cast<int32_t>(text.size()), &status);
+  if (status != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(status)) return false;
+  std::vector<UChar> utf16(static_cast<std::size_t>(utf16_length) + 1);
+  status = U_ZERO_ERROR;
+  u_strFromUTF8(utf16.data(), static_cast<int32_t>(utf16.size()), nullptr, text.data(),
+                static_cast<int32_t>(text.size()), &status);
+  if (U_FAILURE(status)) return false;
+
+  // NFKC may lengthen a string; four times is ample for any single mapping step.
+  std::vector<UChar> prepared(utf16.size() * 4 + 16);
+  status = U_ZERO_ERROR;
+  int32_t prepared_length =
+      usprep_prepare(profile, utf16.data(), utf16_length, prepared.data(),
+                     static_cast<int32_t>(prepared.size()), USPREP_DEFAULT, nullptr, &status);
+  if (U_FAILURE(status)) return false;
+  return prepared_length == utf16_length &&
+         std::equal(utf16.begin(), utf16.begin() + utf16_length, prepared.begin());
+}
+
 }  // namespace
 
-bool IsAcceptedBySaslPrepSubset(std::string_view text) {
+bool IsSaslPrepared(std::string_view text) {
   if (text.empty()) return false;
   std::size_t pos = 0;
   while (pos < text.size()) {
     std::optional<char32_t> code_point = DecodeUtf8(text, &pos);
     if (!code_point.has_value() || IsRefused(*code_point)) return false;
   }
-  return true;
+  return IsAscii(text) || UnchangedByIcuSaslPrep(text);
 }
 
 std::size_t CountCodePoints(std::string_view text) {

@@ -86,7 +86,7 @@ class SigningKeyRing {
 
   // Records every retiring key past its retire_after as retired and drops it from memory.
   // Safe to call at any time; kmsd may call it periodically to keep the table tidy.
-  // TODO(#2): destroy a retired key's private half in the HSM once audit export can prove it.
+  // TODO(#5): destroy a retired key's private half in the HSM once the audit log records it.
   Status RetireExpired();
 
   // Every recorded key, retired ones included, oldest first (for operators and tests).

@@ -9,8 +9,9 @@
 //   scram_server_secret  one row: the 32-byte secret behind fake salts, made at first open.
 // Every write is one BEGIN IMMEDIATE transaction, durable when it returns.
 //
-// TODO(#3): StoredKey, ServerKey and the fake-salt secret are stored in the clear in the
-// database file (mode 0600); wrapping them under an HSM key belongs with key custody (#2).
+// StoredKey and ServerKey are stored as RFC 5802 intends (they do not reveal the password), in a
+// database file of mode 0600. TODO(#8): wrap them and the fake-salt secret under an HSM key, so
+// that a stolen database file alone cannot be used to impersonate the server to SCRAM clients.
 //
 // Thread safety: thread-safe; calls are serialised through the shared Database's lock.
 #pragma once

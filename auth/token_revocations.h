@@ -6,8 +6,8 @@
 // revoked token would have expired anyway (expires_at); after that the token's own exp claim
 // refuses it, and PurgeExpired() drops the row.
 //
-// TODO(#3): revocations written by another process (a second server on the same database) are
-// seen only after Reload(); a multi-node deployment needs a change feed or a periodic Reload.
+// kmsd is one process per database; revocations written by another process would be seen only
+// after Reload(), so a future multi-node deployment needs a change feed or a periodic Reload.
 //
 // Thread safety: all members are thread-safe. IsRevoked takes a shared lock only.
 #pragma once

@@ -120,8 +120,9 @@ Status Hsm::CreateAesKey(const std::string& label) {
     if (rv != CKR_OK) return ToError(rv, "C_GenerateKey");
 
     // A module may silently ignore template attributes; a key it weakened must not stay.
-    // TODO(#2): if the connection drops between C_GenerateKey and this check, the key stays
-    // unverified and the retry reports hsm_label_exists.
+    // TODO(#8): if the connection drops between C_GenerateKey and this check, the key stays
+    // unverified and unused (callers pick a fresh label per attempt) and the retry reports
+    // hsm_label_exists; a sweep of unreferenced objects would remove it.
     Status verified = VerifyNewAesKey(call, key);
     if (!verified.ok()) {
       call.functions->C_DestroyObject(call.session, key);

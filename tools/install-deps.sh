@@ -8,6 +8,7 @@ PACKAGES=(
   libssl-dev openssl
   libboost-dev libboost-system-dev
   libsqlite3-dev sqlite3
+  libicu-dev
   nlohmann-json3-dev
   libgtest-dev libgmock-dev googletest
   libp11-kit-dev p11-kit

@@ -154,7 +154,7 @@ make_kmsd_conf() {
     write_kmsd_conf \
       tls certificate pki/server.pem tls private_key pki/server.key tls client_ca pki/ca.pem \
       hsm module "$MODULE" hsm token_label "$TOKEN_LABEL" hsm pin_file user.pin \
-      state directory .
+      state directory . auth bootstrap_admin spiffe://weftkit.dev/admin/first-admin
   } >"$STATE/kmsd.conf.tmp"
   mv "$STATE/kmsd.conf.tmp" "$STATE/kmsd.conf"
 }
@@ -186,6 +186,14 @@ From the repository root, in another terminal:
 
   # Liveness (no client certificate needed):
   curl --cacert $P/pki/ca.pem $URL/healthz
+
+  # Once, as the first administrator (the admin certificate): register the key officer and the
+  # orders engine, and bind them to their roles. Deny-by-default: unbound callers get 403.
+  ADMIN="--cacert $P/pki/ca.pem --cert $P/pki/admin.pem --key $P/pki/admin.key -H content-type:application/json"
+  curl \$ADMIN $URL/v1/principals -d '{"id":"spiffe://weftkit.dev/officer/alice"}'
+  curl \$ADMIN $URL/v1/bindings -d '{"principal":"spiffe://weftkit.dev/officer/alice","role":"key-officer"}'
+  curl \$ADMIN $URL/v1/principals -d '{"id":"spiffe://weftkit.dev/engine/orders"}'
+  curl \$ADMIN $URL/v1/bindings -d '{"principal":"spiffe://weftkit.dev/engine/orders","role":"engine"}'
 
   # Create the master key "orders" as the key officer:
   curl --cacert $P/pki/ca.pem --cert $P/pki/officer.pem --key $P/pki/officer.key \\

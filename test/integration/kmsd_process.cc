@@ -112,6 +112,7 @@ void KmsdProcess::Launch() {
   std::string binary = WEFTKIT_KMSD_BINARY;
   std::string config = (dir_ / "kmsd.conf").string();
   std::string log = (dir_ / "kmsd.log").string();
+  std::string out = (dir_ / "kmsd.stdout").string();
 
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("cannot fork kmsd");
@@ -119,10 +120,10 @@ void KmsdProcess::Launch() {
     // In the child: die with the test process, so a crashed test leaves no server behind.
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    int null_fd = ::open("/dev/null", O_WRONLY);
-    if (log_fd < 0 || null_fd < 0) _exit(127);
+    int out_fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (log_fd < 0 || out_fd < 0) _exit(127);
     dup2(log_fd, STDERR_FILENO);
-    dup2(null_fd, STDOUT_FILENO);
+    dup2(out_fd, STDOUT_FILENO);
     char* argv[] = {binary.data(), const_cast<char*>("--config"), config.data(), nullptr};
     execv(binary.c_str(), argv);
     _exit(127);
@@ -181,6 +182,8 @@ void KmsdProcess::Restart() {
 }
 
 std::string KmsdProcess::Log() const { return ReadFile(dir_ / "kmsd.log"); }
+
+std::string KmsdProcess::Stdout() const { return ReadFile(dir_ / "kmsd.stdout"); }
 
 std::unique_ptr<HttpsClient> KmsdProcess::Client(const std::string& identity) const {
   ClientOptions options;

@@ -2,7 +2,8 @@
 // development PKI and a fresh SQLite file, listening on 127.0.0.1 with a port the OS picks.
 //
 // Everything lives in one temporary directory that is removed afterwards. The server's stderr
-// (its log) is kept in a file so that tests can check what it wrote and what it never wrote.
+// (its log) is kept in a file so that tests can check what it wrote and what it never wrote; its
+// stdout (where a first start prints the one-time administrator password) is kept in another.
 #pragma once
 
 #include <sys/types.h>
@@ -47,6 +48,8 @@ class KmsdProcess {
   const SoftHsmToken& token() const { return *token_; }
   // Everything kmsd has written to stderr so far.
   std::string Log() const;
+  // Everything kmsd has written to stdout so far, across restarts.
+  std::string Stdout() const;
 
   // A TLS 1.3 client with the client certificate `identity` ("engine", "officer", "admin",
   // "rogue"), or none when `identity` is empty.

@@ -210,4 +210,13 @@ Result<HttpResponse> HttpsClient::ReadResponse() {
 
 std::string HttpsClient::negotiated_version() const { return SSL_get_version(ssl_); }
 
+std::string HttpsClient::tls_exporter() const {
+  static constexpr char kLabel[] = "EXPORTER-Channel-Binding";
+  std::string value(32, '\0');
+  int exported = SSL_export_keying_material(ssl_, reinterpret_cast<unsigned char*>(value.data()),
+                                            value.size(), kLabel, sizeof(kLabel) - 1, nullptr, 0,
+                                            /*use_context=*/0);
+  return exported == 1 ? value : std::string();
+}
+
 }  // namespace weftkit::test

@@ -70,6 +70,11 @@ class HttpsClient {
   // "TLSv1.3" and so on.
   std::string negotiated_version() const;
 
+  // The connection's RFC 9266 tls-exporter channel binding: 32 bytes of keying material exported
+  // under the label "EXPORTER-Channel-Binding" with no context (what SCRAM-SHA-256-PLUS binds
+  // to). Empty if the export fails.
+  std::string tls_exporter() const;
+
  private:
   HttpsClient(int fd, SSL_CTX* ctx, SSL* ssl, std::string authority)
       : fd_(fd), ctx_(ctx), ssl_(ssl), authority_(std::move(authority)) {}
