@@ -220,39 +220,52 @@ Result<KeyReport> KeyService::RotateLocked(const std::string& name) {
   return GetKey(name);
 }
 
-Result<KeyReport> KeyService::DisableVersion(const std::string& name, std::uint32_t version) {
+// One allowed change of a version's state: from which states, to which, and what to say when
+// the version is in another state.
+struct KeyService::VersionTransition {
+  const char* doing;                        // "disabling", for messages
+  std::vector<VersionState> from;           // the states it may start from
+  bool refuses_primary;                     // the primary must be rotated away first
+  VersionState to;
+  const char* wrong_state_code;             // the error code when the state is not in `from`
+};
+
+Result<KeyReport> KeyService::ChangeVersionState(const std::string& name, std::uint32_t version,
+                                                 const VersionTransition& transition,
+                                                 std::optional<std::int64_t> destroy_after) {
   std::lock_guard lock(LifecycleMutex(name));
   WK_ASSIGN_OR_RETURN(auto key, CachedKey(name));
   const KeyVersion* found = key->FindVersion(version);
   if (found == nullptr) return VersionNotFound(name, version);
-  if (version == key->primary_version) {
-    return Precondition("key_version_is_primary",
-                        "rotate before disabling the primary " + VersionName(name, version));
+  if (transition.refuses_primary && version == key->primary_version) {
+    return Precondition("key_version_is_primary", std::string("rotate before ") +
+                                                      transition.doing + " the primary " +
+                                                      VersionName(name, version));
   }
-  if (found->state != VersionState::kEnabled && found->state != VersionState::kDisabled) {
-    return Precondition("key_version_state",
-                        VersionName(name, version) + " is " + VersionStateName(found->state));
+  if (std::find(transition.from.begin(), transition.from.end(), found->state) ==
+      transition.from.end()) {
+    return Precondition(transition.wrong_state_code,
+                        VersionName(name, version) + " is " + VersionStateName(found->state) +
+                            "; " + transition.doing + " is not allowed from that state");
   }
-  WK_RETURN_IF_ERROR(store_.UpdateVersionState(name, version, VersionState::kDisabled,
-                                               std::nullopt, std::nullopt));
+  WK_RETURN_IF_ERROR(
+      store_.UpdateVersionState(name, version, transition.to, destroy_after, std::nullopt));
   WK_RETURN_IF_ERROR(RefreshCache(name));
   return GetKey(name);
 }
 
+Result<KeyReport> KeyService::DisableVersion(const std::string& name, std::uint32_t version) {
+  static const VersionTransition kDisable{"disabling",
+                                          {VersionState::kEnabled, VersionState::kDisabled},
+                                          true, VersionState::kDisabled, "key_version_state"};
+  return ChangeVersionState(name, version, kDisable, std::nullopt);
+}
+
 Result<KeyReport> KeyService::EnableVersion(const std::string& name, std::uint32_t version) {
-  std::lock_guard lock(LifecycleMutex(name));
-  WK_ASSIGN_OR_RETURN(auto key, CachedKey(name));
-  const KeyVersion* found = key->FindVersion(version);
-  if (found == nullptr) return VersionNotFound(name, version);
-  if (found->state != VersionState::kEnabled && found->state != VersionState::kDisabled) {
-    return Precondition("key_version_state",
-                        VersionName(name, version) + " is " + VersionStateName(found->state) +
-                            "; cancel the destruction first");
-  }
-  WK_RETURN_IF_ERROR(store_.UpdateVersionState(name, version, VersionState::kEnabled,
-                                               std::nullopt, std::nullopt));
-  WK_RETURN_IF_ERROR(RefreshCache(name));
-  return GetKey(name);
+  static const VersionTransition kEnable{"enabling",
+                                         {VersionState::kEnabled, VersionState::kDisabled},
+                                         false, VersionState::kEnabled, "key_version_state"};
+  return ChangeVersionState(name, version, kEnable, std::nullopt);
 }
 
 Result<KeyReport> KeyService::ScheduleDestruction(const std::string& name, std::uint32_t version,
@@ -262,37 +275,19 @@ Result<KeyReport> KeyService::ScheduleDestruction(const std::string& name, std::
                  "the waiting period must be at least " +
                      std::to_string(options_.min_destruction_wait_s) + " seconds");
   }
-  std::lock_guard lock(LifecycleMutex(name));
-  WK_ASSIGN_OR_RETURN(auto key, CachedKey(name));
-  const KeyVersion* found = key->FindVersion(version);
-  if (found == nullptr) return VersionNotFound(name, version);
-  if (version == key->primary_version) {
-    return Precondition("key_version_is_primary",
-                        "rotate before destroying the primary " + VersionName(name, version));
-  }
-  if (found->state != VersionState::kEnabled && found->state != VersionState::kDisabled) {
-    return Precondition("key_version_state",
-                        VersionName(name, version) + " is " + VersionStateName(found->state));
-  }
-  WK_RETURN_IF_ERROR(store_.UpdateVersionState(
-      name, version, VersionState::kScheduledForDestruction, Now() + wait_s, std::nullopt));
-  WK_RETURN_IF_ERROR(RefreshCache(name));
-  return GetKey(name);
+  static const VersionTransition kSchedule{
+      "destroying", {VersionState::kEnabled, VersionState::kDisabled}, true,
+      VersionState::kScheduledForDestruction, "key_version_state"};
+  return ChangeVersionState(name, version, kSchedule, Now() + wait_s);
 }
 
 Result<KeyReport> KeyService::CancelDestruction(const std::string& name, std::uint32_t version) {
-  std::lock_guard lock(LifecycleMutex(name));
-  WK_ASSIGN_OR_RETURN(auto key, CachedKey(name));
-  const KeyVersion* found = key->FindVersion(version);
-  if (found == nullptr) return VersionNotFound(name, version);
-  if (found->state != VersionState::kScheduledForDestruction) {
-    return Precondition("key_version_not_scheduled",
-                        VersionName(name, version) + " is not scheduled for destruction");
-  }
-  WK_RETURN_IF_ERROR(store_.UpdateVersionState(name, version, VersionState::kDisabled,
-                                               std::nullopt, std::nullopt));
-  WK_RETURN_IF_ERROR(RefreshCache(name));
-  return GetKey(name);
+  // A cancelled version comes back disabled: someone decided it should go, so it stays out of
+  // use until someone decides otherwise.
+  static const VersionTransition kCancel{"cancelling destruction",
+                                         {VersionState::kScheduledForDestruction}, false,
+                                         VersionState::kDisabled, "key_version_not_scheduled"};
+  return ChangeVersionState(name, version, kCancel, std::nullopt);
 }
 
 Result<KeyReport> KeyService::SetMinDecryptVersion(const std::string& name,

@@ -145,6 +145,10 @@ class KeyService {
   KeyReport Report(const MasterKey& key) const;
   std::mutex& LifecycleMutex(const std::string& name);
 
+  struct VersionTransition;
+  Result<KeyReport> ChangeVersionState(const std::string& name, std::uint32_t version,
+                                       const VersionTransition& transition,
+                                       std::optional<std::int64_t> destroy_after);
   Result<KeyVersion> CreateHsmVersion(const std::string& name, std::uint32_t version);
   Result<KeyReport> RotateLocked(const std::string& name);
   Status DestroyVersion(const std::string& name, std::uint32_t version);
