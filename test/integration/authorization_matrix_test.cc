@@ -509,11 +509,15 @@ class AuthorizationMatrixTest : public ::testing::Test {
   void ExpectAllowed(HttpsClient& caller, const RouteRow& row) {
     HttpResponse response = SendRow(caller, row);
     EXPECT_EQ(response.status, row.success) << response.body;
-    if (row.listing) EXPECT_TRUE(Lists(response, *row.listing)) << response.body;
+    if (row.listing) {
+      EXPECT_TRUE(Lists(response, *row.listing)) << response.body;
+    }
     // A batch answers 200 even when its items fail; each item must have succeeded too.
     Json body = Json::parse(response.body, nullptr, false);
     if (body.is_object() && body.contains("results")) {
-      for (const Json& item : body["results"]) EXPECT_EQ(item.value("ok", false), true) << item;
+      for (const Json& item : body["results"]) {
+        EXPECT_TRUE(item.value("ok", false)) << item;
+      }
     }
   }
 
