@@ -37,17 +37,10 @@ Result<std::string> Single(std::vector<std::string> candidates, const char* what
 
 RequestAuthenticator::RequestAuthenticator(const auth::RbacService& rbac,
                                            const auth::TokenService& tokens,
-                                           auth::PasswordStore* passwords,
                                            AuthenticatorOptions options)
-    : rbac_(rbac), tokens_(tokens), passwords_(passwords), options_(std::move(options)) {}
+    : rbac_(rbac), tokens_(tokens), options_(std::move(options)) {}
 
-bool RequestAuthenticator::MustChangePassword(const std::string& principal) const {
-  constexpr std::string_view kUserPrefix = "user:";
-  if (passwords_ == nullptr || principal.rfind(kUserPrefix, 0) != 0) return false;
-  auto user = passwords_->GetUser(principal.substr(kUserPrefix.size()));
-  // If the store cannot answer, fail safe: treat the user as restricted.
-  return !user.ok() || (user->has_value() && (*user)->must_change_password);
-}
+
 
 Result<std::string> RequestAuthenticator::CertificatePrincipal(
     const server::PeerCertificate& certificate) const {
@@ -73,11 +66,10 @@ Result<std::string> RequestAuthenticator::CertificatePrincipal(
 }
 
 SecurityContext RequestAuthenticator::Build(const server::Request& request,
-                                            std::string principal, AuthMethod method) const {
+                                            std::string principal, AuthMethod method,
+                                            bool with_roles) const {
   SecurityContext::Fields fields;
-  if (method != AuthMethod::kJwt || !MustChangePassword(principal)) {
-    fields.roles = rbac_.RolesOf(principal);
-  }
+  if (with_roles) fields.roles = rbac_.RolesOf(principal);
   fields.principal = std::move(principal);
   fields.auth_method = method;
   fields.request_id = request.request_id;
@@ -94,11 +86,14 @@ Result<SecurityContext> RequestAuthenticator::Authenticate(const server::Request
     }
     WK_ASSIGN_OR_RETURN(auth::VerifiedToken token,
                         tokens_.Verify(authorization->substr(kBearer.size())));
-    return Build(request, std::move(token.sub), AuthMethod::kJwt);
+    // A password-change token gets no roles: the only route it can use is the one that lets a
+    // user change their own password, which needs no role.
+    bool with_roles = token.scope == auth::TokenScope::kFull;
+    return Build(request, std::move(token.sub), AuthMethod::kJwt, with_roles);
   }
   if (request.peer_certificate.present) {
     WK_ASSIGN_OR_RETURN(std::string principal, CertificatePrincipal(request.peer_certificate));
-    return Build(request, std::move(principal), AuthMethod::kMtls);
+    return Build(request, std::move(principal), AuthMethod::kMtls, /*with_roles=*/true);
   }
   return Unauthenticated("credentials_required",
                          "neither a client certificate nor a bearer token was presented");

@@ -8,9 +8,9 @@
 //     certificate's public key must be pinned when pins are configured; the method kMtls.
 // A bearer token takes precedence over the certificate of the same connection, so a service may
 // act as the principal of a token it obtained. The principal's roles are resolved from the RBAC
-// store at that moment, so a binding removed a second ago no longer applies. A SCRAM user whose
-// password must still be changed (the one-time bootstrap password) gets no roles at all: the
-// only thing such a token can do is change that user's own password.
+// store at that moment, so a binding removed a second ago no longer applies. A token issued with
+// scope "password_change" (to a user logging in with a one-time password) gets no roles at all,
+// for its whole life: the only thing it can do is change that user's own password.
 //
 // Thread-safe: const, and the services it reads are thread-safe.
 #pragma once
@@ -19,7 +19,6 @@
 #include <vector>
 
 #include "auth/rbac_service.h"
-#include "auth/scram_password_store.h"
 #include "auth/token_service.h"
 #include "common/error.h"
 #include "common/security_context.h"
@@ -38,9 +37,9 @@ struct AuthenticatorOptions {
 
 class RequestAuthenticator {
  public:
-  // `rbac`, `tokens` and `passwords` (which may be null) must outlive the authenticator.
+  // `rbac` and `tokens` must outlive the authenticator.
   RequestAuthenticator(const auth::RbacService& rbac, const auth::TokenService& tokens,
-                       auth::PasswordStore* passwords, AuthenticatorOptions options);
+                       AuthenticatorOptions options);
 
   // The request's SecurityContext, or kUnauthenticated with one of: credentials_required,
   // bearer_malformed, the token's own refusal code (token_expired, ...), certificate_identity,
@@ -50,13 +49,10 @@ class RequestAuthenticator {
  private:
   Result<std::string> CertificatePrincipal(const server::PeerCertificate& certificate) const;
   SecurityContext Build(const server::Request& request, std::string principal,
-                        AuthMethod method) const;
-  // Whether `principal` is a SCRAM user still holding a must-change password.
-  bool MustChangePassword(const std::string& principal) const;
+                        AuthMethod method, bool with_roles) const;
 
   const auth::RbacService& rbac_;
   const auth::TokenService& tokens_;
-  auth::PasswordStore* const passwords_;
   const AuthenticatorOptions options_;
 };
 

@@ -152,7 +152,7 @@ Response FinishStep(const ScramRouteDependencies& deps, const Request& request,
     return StepFailure(request, context, success.error(), authorization, retry_after);
   }
   const std::string principal = ScramPrincipal(success->user);
-  Result<std::string> token = deps.issue_token(principal);
+  Result<std::string> token = deps.issue_token(principal, success->must_change_password);
   if (!token.ok()) return ErrorResponse(context, token.error());
   log::Info("scram_login_succeeded",
             {{"request_id", context.request_id()},

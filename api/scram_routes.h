@@ -39,7 +39,10 @@ namespace weftkit::api {
 
 // Issues the access token for a principal that just logged in, e.g. a short-lived JWT. Must be
 // thread-safe: it runs on worker threads.
-using ScramTokenIssuer = std::function<Result<std::string>(const std::string& principal)>;
+// `password_change_only` is set for a user whose password must be changed: the token must then
+// be good for nothing but changing it (auth::TokenScope::kPasswordChange).
+using ScramTokenIssuer =
+    std::function<Result<std::string>(const std::string& principal, bool password_change_only)>;
 // OkStatus() if `context` may perform `action` on `resource`, else the refusal to return.
 using ScramAuthorizer = std::function<Status(const SecurityContext& context,
                                              std::string_view action, std::string_view resource)>;

@@ -88,7 +88,8 @@ Result<std::string> TokenIssuer::CheckAudience(std::string_view audience) const 
 }
 
 Result<IssuedToken> TokenIssuer::Issue(std::string_view principal, std::string_view audience,
-                                       std::int64_t lifetime_s, AuthMethod method) const {
+                                       std::int64_t lifetime_s, AuthMethod method,
+                                       TokenScope scope) const {
   WK_RETURN_IF_ERROR(CheckPrincipal(principal));
   WK_ASSIGN_OR_RETURN(std::string aud, CheckAudience(audience));
   WK_ASSIGN_OR_RETURN(const char* method_claim, AuthMethodClaim(method));
@@ -102,9 +103,10 @@ Result<IssuedToken> TokenIssuer::Issue(std::string_view principal, std::string_v
   issued.exp = issued.iat + std::min(lifetime_s, policy_.max_lifetime_s);
 
   const Json header = {{"alg", kEs256}, {"typ", "at+jwt"}, {"kid", key.kid}};
-  const Json claims = {{"iss", policy_.issuer}, {"sub", principal},           {"aud", aud},
-                       {"iat", issued.iat},     {"nbf", issued.iat},          {"exp", issued.exp},
-                       {"jti", issued.jti},     {"auth_method", method_claim}};
+  Json claims = {{"iss", policy_.issuer}, {"sub", principal},           {"aud", aud},
+                 {"iat", issued.iat},     {"nbf", issued.iat},          {"exp", issued.exp},
+                 {"jti", issued.jti},     {"auth_method", method_claim}};
+  if (scope == TokenScope::kPasswordChange) claims["scope"] = kPasswordChangeScope;
   WK_ASSIGN_OR_RETURN(std::string header_json, Serialise(header));
   WK_ASSIGN_OR_RETURN(std::string claims_json, Serialise(claims));
   const std::string signing_input =

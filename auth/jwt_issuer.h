@@ -5,8 +5,10 @@
 //   header  {"alg":"ES256","typ":"at+jwt","kid":"<RFC 7638 thumbprint>"}
 //   claims  {"iss":policy.issuer,"sub":principal,"aud":audience,"iat":now,"nbf":now,
 //            "exp":now + lifetime,"jti":"<16 random bytes,
-//            base64url>","auth_method":"mtls"|"scram"}
-// Tokens carry no roles: the verifier's caller resolves roles each time a token is used, so a
+//            base64url>","auth_method":"mtls"|"scram"[,"scope":"password_change"]}
+// A token with scope "password_change" was issued to a user logging in with a password that must
+// be changed (the one-time bootstrap password); it stays good for nothing else for its whole life,
+// even after the password has changed. Tokens carry no roles: the verifier's caller resolves roles each time a token is used, so a
 // role taken away takes effect at once. docs/tokens.md describes the format for integrators.
 //
 // Thread safety: Issue is thread-safe; it calls the HSM (run it on a worker thread).
@@ -47,7 +49,8 @@ class TokenIssuer {
   // or not UTF-8), "invalid_lifetime" (below 1), "token_audience_not_allowed",
   // "invalid_auth_method", or the HSM's error.
   Result<IssuedToken> Issue(std::string_view principal, std::string_view audience,
-                            std::int64_t lifetime_s, AuthMethod method) const;
+                            std::int64_t lifetime_s, AuthMethod method,
+                            TokenScope scope = TokenScope::kFull) const;
 
  private:
   TokenIssuer(pkcs11::Hsm& hsm, const SigningKeyRing& keys, TokenPolicy policy)

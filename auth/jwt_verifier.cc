@@ -130,6 +130,15 @@ Result<AuthMethod> AuthMethodClaim(const Json& claims) {
   return Malformed("auth_method is not mtls or scram");
 }
 
+// The optional "scope" claim: absent for full tokens; anything but "password_change" is refused
+// rather than ignored, so a restriction can never be dropped by misreading it.
+Result<TokenScope> ScopeClaim(const Json& claims) {
+  WK_ASSIGN_OR_RETURN(std::optional<std::string> scope, StringClaim(claims, "scope"));
+  if (!scope.has_value()) return TokenScope::kFull;
+  if (*scope == kPasswordChangeScope) return TokenScope::kPasswordChange;
+  return Malformed("scope is not password_change");
+}
+
 Result<std::string> RequiredString(const Json& claims, const char* name, const char* missing) {
   WK_ASSIGN_OR_RETURN(std::optional<std::string> value, StringClaim(claims, name));
   if (!value.has_value() || value->empty()) return MissingClaim(missing);
@@ -217,6 +226,7 @@ Result<VerifiedToken> TokenVerifier::CheckClaims(std::string_view payload_part) 
   WK_ASSIGN_OR_RETURN(token.jti, RequiredString(claims, "jti", "jti is missing"));
   if (!ValidateJti(token.jti).ok()) return Malformed("jti is not 16 bytes of base64url");
   WK_ASSIGN_OR_RETURN(token.auth_method, AuthMethodClaim(claims));
+  WK_ASSIGN_OR_RETURN(token.scope, ScopeClaim(claims));
 
   if (issuer != policy_.issuer) return Refuse("token_issuer", "iss is not this server");
   if (std::find(token.aud.begin(), token.aud.end(), policy_.audience) == token.aud.end()) {

@@ -13,6 +13,15 @@
 
 namespace weftkit::auth {
 
+// The "scope" claim value of a TokenScope::kPasswordChange token.
+inline constexpr char kPasswordChangeScope[] = "password_change";
+
+// What a token may be used for.
+enum class TokenScope {
+  kFull,            // whatever the principal's roles allow when the token is used
+  kPasswordChange,  // only changing the principal's own password
+};
+
 struct TokenPolicy {
   // The "iss" claim of every token, and the only issuer the verifier accepts.
   std::string issuer = "https://kms.weftkit.local";

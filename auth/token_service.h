@@ -35,8 +35,9 @@ class TokenService {
 
   // See TokenIssuer::Issue.
   Result<IssuedToken> Issue(std::string_view principal, std::string_view audience,
-                            std::int64_t lifetime_s, AuthMethod method) const {
-    return issuer_->Issue(principal, audience, lifetime_s, method);
+                            std::int64_t lifetime_s, AuthMethod method,
+                            TokenScope scope = TokenScope::kFull) const {
+    return issuer_->Issue(principal, audience, lifetime_s, method, scope);
   }
 
   // See TokenVerifier::Verify.

@@ -12,12 +12,14 @@
 #include <string_view>
 #include <utility>
 
-#define FUZZ_CHECK(condition)                                                              \
-  do {                                                                                     \
-    if (!(condition)) {                                                                    \
-      std::fprintf(stderr, "FUZZ_CHECK failed: %s at %s:%d\n", #condition, __FILE__, __LINE__); \
-      __builtin_trap();                                                                    \
-    }                                                                                      \
+// Variadic so that conditions with unparenthesised commas (template arguments) need no extra
+// parentheses.
+#define FUZZ_CHECK(...)                                                                           \
+  do {                                                                                            \
+    if (!(__VA_ARGS__)) {                                                                         \
+      std::fprintf(stderr, "FUZZ_CHECK failed: %s at %s:%d\n", #__VA_ARGS__, __FILE__, __LINE__); \
+      __builtin_trap();                                                                           \
+    }                                                                                             \
   } while (false)
 
 namespace weftkit::fuzz {

@@ -236,9 +236,13 @@ void RegisterAllRoutes(server::Router& router, const server::Config& config, Ser
   api::ScramRouteDependencies scram{
       .scram = *services.scram,
       .passwords = *services.passwords,
-      .issue_token = [s, audience, lifetime](const std::string& principal) -> Result<std::string> {
+      .issue_token = [s, audience, lifetime](const std::string& principal,
+                                             bool password_change_only) -> Result<std::string> {
+        auth::TokenScope scope = password_change_only ? auth::TokenScope::kPasswordChange
+                                                      : auth::TokenScope::kFull;
         WK_ASSIGN_OR_RETURN(auth::IssuedToken issued,
-                            s->tokens->Issue(principal, audience, lifetime, AuthMethod::kScram));
+                            s->tokens->Issue(principal, audience, lifetime, AuthMethod::kScram,
+                                             scope));
         return std::string(issued.access_token.expose_chars());
       },
       .token_lifetime_seconds = lifetime,
@@ -276,7 +280,7 @@ Status Serve(const server::Config& config) {
     return rbac->Authorize(context, action, resource);
   };
   api::RequestAuthenticator authenticator(*services.rbac, *services.tokens,
-                                          services.passwords.get(), AuthenticatorSettings(config));
+                                          AuthenticatorSettings(config));
 
   server::Metrics metrics;
   WK_ASSIGN_OR_RETURN(auto workers, server::WorkerPool::Create(config.server.workers,

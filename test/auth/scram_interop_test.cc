@@ -120,7 +120,7 @@ class ScramInteropTest : public ::testing::Test {
     ASSERT_TRUE(scram.ok());
     scram_ = std::move(*scram);
     ScramRouteDependencies deps{*scram_, *store_};
-    deps.issue_token = [](const std::string&) -> Result<std::string> {
+    deps.issue_token = [](const std::string&, bool) -> Result<std::string> {
       return std::string("stub-token");
     };
     deps.authorize = [](const SecurityContext&, std::string_view, std::string_view) -> Status {

@@ -74,7 +74,7 @@ class ScramRoutesTest : public ::testing::Test {
     scram_ = std::move(*scram);
 
     ScramRouteDependencies deps{*scram_, *store_};
-    deps.issue_token = [this](const std::string& principal) -> Result<std::string> {
+    deps.issue_token = [this](const std::string& principal, bool) -> Result<std::string> {
       issued_for_.push_back(principal);
       return std::string("stub-token");
     };

@@ -13,7 +13,6 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
-#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <optional>
@@ -299,8 +298,9 @@ TEST_F(AuthE2eTest, EngineToken_WorksWithoutCertificate_AndVerifiesAgainstTheJwk
   // The public JWK set, fetched anonymously, verifies the signature; the key is picked by kid.
   HttpResponse jwks = Call(*anonymous, "GET", "/.well-known/jwks.json");
   ASSERT_EQ(jwks.status, 200);
+  const nlohmann::json key_set = Json(jwks);
   PkeyPtr key;
-  for (const nlohmann::json& jwk : Json(jwks)["keys"]) {
+  for (const nlohmann::json& jwk : key_set["keys"]) {
     if (jwk["kid"] == header["kid"]) key = PublicKeyOf(jwk);
   }
   ASSERT_NE(key, nullptr) << "kid " << header["kid"] << " not in " << jwks.body;
@@ -339,23 +339,22 @@ TEST_F(AuthE2eTest, TamperedOrForgedTokens_AreRefusedWithTheirCodes) {
   const struct {
     const char* what;
     std::string token;
-    std::vector<std::string> codes;
+    const char* code;
   } kCases[] = {
-      {"claims rewritten", escalated, {"token_signature"}},
-      {"HS256 with the public key",
-       ForgeHs256(token, hs256, PublicKeyPem(key.get())),
-       {"token_algorithm"}},
-      {"alg none, no signature", unsigned_token, {"token_algorithm", "token_malformed"}},
-      {"alg none, signature kept", none_keeping_signature, {"token_algorithm"}},
-      {"truncated signature", token.substr(0, token.size() - 4), {"token_signature"}},
+      {"claims rewritten", escalated, "token_signature"},
+      {"HS256 with the public key", ForgeHs256(token, hs256, PublicKeyPem(key.get())),
+       "token_algorithm"},
+      {"alg none, no signature", unsigned_token, "token_malformed"},
+      {"alg none, signature kept", none_keeping_signature, "token_algorithm"},
+      // 84 of 86 characters: canonical base64url of 63 bytes, one short of r || s.
+      {"truncated signature", token.substr(0, token.size() - 2), "token_signature"},
+      {"signature cut mid-character", token.substr(0, token.size() - 4), "token_malformed"},
   };
   auto anonymous = Anonymous();
   for (const auto& tampered : kCases) {
     HttpResponse response = GenerateWith(*anonymous, tampered.token);
     EXPECT_EQ(response.status, 401) << tampered.what << ": " << response.body;
-    EXPECT_NE(std::find(tampered.codes.begin(), tampered.codes.end(), Code(response)),
-              tampered.codes.end())
-        << tampered.what << ": " << response.body;
+    EXPECT_EQ(Code(response), tampered.code) << tampered.what << ": " << response.body;
   }
   EXPECT_EQ(GenerateWith(*anonymous, token).status, 200);  // the original still works
 }
@@ -431,7 +430,7 @@ TEST_F(AuthE2eTest, RemovedBinding_TakesEffectOnTheSameTokenAtOnce) {
 
   HttpResponse removed =
       Call(*admin_, "DELETE", "/v1/bindings", {{"principal", kEngine}, {"role", "engine"}});
-  ASSERT_EQ(removed.status, 200) << removed.body;
+  ASSERT_EQ(removed.status, 204) << removed.body;
   HttpResponse refused = GenerateWith(*anonymous, token);
   EXPECT_EQ(refused.status, 403) << refused.body;
   EXPECT_EQ(Code(refused), "forbidden");
@@ -464,9 +463,12 @@ TEST_F(AuthE2eTest, BootstrapAdmin_MustChangePassword_ThenHasTheAdminRole) {
   const std::string restricted = Json(step.response).value("access_token", "");
 
   // The restricted token sees nothing and may do nothing but set its own password.
+  // Listings filter by permission, so they answer with nothing rather than 403.
   HttpResponse keys = WithBearer(*person, "GET", "/v1/keys", restricted);
-  EXPECT_TRUE(keys.status == 403 || (keys.status == 200 && Json(keys)["keys"].empty()))
-      << keys.status << " " << keys.body;
+  EXPECT_EQ(keys.status, 200);
+  EXPECT_EQ(Json(keys)["keys"], nlohmann::json::array()) << keys.body;
+  HttpResponse nobody = WithBearer(*person, "GET", "/v1/principals", restricted);
+  EXPECT_EQ(Json(nobody)["principals"], nlohmann::json::array()) << nobody.body;
   EXPECT_EQ(WithBearer(*person, "POST", "/v1/keys", restricted, {{"name", "x"}}).status, 403);
   EXPECT_EQ(WithBearer(*person, "GET", "/v1/principals/user:admin", restricted).status, 403);
   EXPECT_EQ(WithBearer(*person, "PUT", "/v1/principals/mallory/password", restricted,
@@ -485,8 +487,9 @@ TEST_F(AuthE2eTest, BootstrapAdmin_MustChangePassword_ThenHasTheAdminRole) {
   const std::string full = Json(step.response).value("access_token", "");
   HttpResponse principals = WithBearer(*person, "GET", "/v1/principals", full);
   ASSERT_EQ(principals.status, 200) << principals.body;
-  EXPECT_GE(Json(principals)["principals"].size(), 3u);
-  EXPECT_EQ(WithBearer(*person, "GET", "/v1/keys", full).status, 200);
+  EXPECT_NE(principals.body.find("\"user:admin\""), std::string::npos) << principals.body;
+  EXPECT_NE(principals.body.find(kEngine), std::string::npos) << principals.body;
+  EXPECT_EQ(Json(WithBearer(*person, "GET", "/v1/keys", full))["keys"].size(), 1u);
 
   // The claims say how the person proved themself.
   nlohmann::json claims = nlohmann::json::parse(UrlDecode(SplitJws(full)[1]));
@@ -503,7 +506,9 @@ TEST_F(AuthE2eTest, BootstrapAdmin_MustChangePassword_ThenHasTheAdminRole) {
 
 TEST_F(AuthE2eTest, OneTimeToken_StaysRestricted_AfterThePasswordChange) {
   // docs/scram.md: the token the one-time password yields "is good only for PUT
-  // /v1/principals/admin/password"; a password change must not turn it into an admin token.
+  // /v1/principals/admin/password"; a password change must not turn it into an admin token,
+  // or whoever read the one-time password on the console could wait for the real admin to
+  // change it and then act as admin. The restriction travels in the token's scope claim.
   auto person = Anonymous();
   const std::string restricted = LoginToken(*person, "admin", OneTimePassword());
   ASSERT_EQ(WithBearer(*person, "PUT", "/v1/principals/admin/password", restricted,
