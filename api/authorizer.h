@@ -22,8 +22,6 @@ namespace weftkit::api {
 using Authorizer = std::function<Status(const SecurityContext& context, std::string_view action,
                                         std::string_view resource)>;
 
-inline std::string KeyResource(std::string_view key_name) {
-  return "key/" + std::string(key_name);
-}
+inline std::string KeyResource(std::string_view key_name) { return "key/" + std::string(key_name); }
 
 }  // namespace weftkit::api

@@ -22,9 +22,8 @@ struct ItemOutput {
   std::vector<std::uint8_t> wrapped;     // empty for unwrap
 };
 
-using ItemRunner = std::function<Result<ItemOutput>(kms::KeyService&, const std::string& key,
-                                                    nlohmann::json& item,
-                                                    const std::string& pointer)>;
+using ItemRunner = std::function<Result<ItemOutput>(
+    kms::KeyService&, const std::string& key, nlohmann::json& item, const std::string& pointer)>;
 
 struct DekOperation {
   const char* name;
@@ -62,12 +61,12 @@ Result<std::vector<std::uint8_t>> EnvelopeOf(const nlohmann::json& item,
 Result<ItemOutput> Generate(kms::KeyService& keys, const std::string& key, nlohmann::json& item,
                             const std::string& pointer, bool with_plaintext) {
   WK_ASSIGN_OR_RETURN(auto context, ContextOf(item, pointer));
-  WK_ASSIGN_OR_RETURN(auto bytes, OptionalInteger(item, "bytes", pointer + "/bytes",
-                                                  kms::KeyService::kMinDekBytes,
-                                                  kms::KeyService::kMaxDekBytes));
-  WK_ASSIGN_OR_RETURN(kms::GeneratedDek dek,
-                      keys.GenerateDataKey(key, static_cast<std::size_t>(bytes.value_or(32)),
-                                           context));
+  WK_ASSIGN_OR_RETURN(
+      auto bytes, OptionalInteger(item, "bytes", pointer + "/bytes", kms::KeyService::kMinDekBytes,
+                                  kms::KeyService::kMaxDekBytes));
+  WK_ASSIGN_OR_RETURN(
+      kms::GeneratedDek dek,
+      keys.GenerateDataKey(key, static_cast<std::size_t>(bytes.value_or(32)), context));
   ItemOutput output{dek.wrapped.key_name, dek.wrapped.key_version, std::nullopt,
                     std::move(dek.wrapped.envelope)};
   if (with_plaintext) output.plaintext = std::move(dek.plaintext);
@@ -102,11 +101,15 @@ Result<ItemOutput> RewrapItem(kms::KeyService& keys, const std::string& key, nlo
 
 std::vector<DekOperation> Operations() {
   return {
-      {"generate-data-key", "dek.generate", {"context", "bytes"},
+      {"generate-data-key",
+       "dek.generate",
+       {"context", "bytes"},
        [](auto& keys, const auto& key, auto& item, const auto& pointer) {
          return Generate(keys, key, item, pointer, true);
        }},
-      {"generate-data-key-without-plaintext", "dek.generate", {"context", "bytes"},
+      {"generate-data-key-without-plaintext",
+       "dek.generate",
+       {"context", "bytes"},
        [](auto& keys, const auto& key, auto& item, const auto& pointer) {
          return Generate(keys, key, item, pointer, false);
        }},
@@ -207,14 +210,13 @@ void RegisterDekRoutes(server::Router& router, kms::KeyService& keys, Authorizer
   for (DekOperation& op : Operations()) {
     if (counter.ok()) op.counter = *counter;
     auto shared = std::make_shared<const DekOperation>(std::move(op));
-    router.Add({"POST", "/v1/keys/{name}/" + std::string(shared->name), server::RunOn::kWorker,
-                false,
-                [service, authorizer, shared](const Request& request,
-                                              const SecurityContext& context) {
-                  return Respond(context, [&] {
-                    return RunSingle(*service, *authorizer, *shared, request, context);
-                  });
-                }});
+    router.Add(
+        {"POST", "/v1/keys/{name}/" + std::string(shared->name), server::RunOn::kWorker, false,
+         [service, authorizer, shared](const Request& request, const SecurityContext& context) {
+           return Respond(context, [&] {
+             return RunSingle(*service, *authorizer, *shared, request, context);
+           });
+         }});
     router.Add({"POST", "/v1/keys/{name}/batch/" + std::string(shared->name),
                 server::RunOn::kWorker, false,
                 [service, authorizer, shared, max_batch_items](const Request& request,

@@ -61,13 +61,12 @@ Result<std::optional<std::string>> OptionalString(const nlohmann::json& object, 
   return std::optional<std::string>(found->get<std::string>());
 }
 
-Result<std::optional<std::int64_t>> OptionalInteger(const nlohmann::json& object,
-                                                    const char* field, const std::string& pointer,
-                                                    std::int64_t min, std::int64_t max) {
+Result<std::optional<std::int64_t>> OptionalInteger(const nlohmann::json& object, const char* field,
+                                                    const std::string& pointer, std::int64_t min,
+                                                    std::int64_t max) {
   auto found = object.find(field);
   if (found == object.end() || found->is_null()) return std::optional<std::int64_t>();
-  std::string expected =
-      "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+  std::string expected = "an integer from " + std::to_string(min) + " to " + std::to_string(max);
   if (!found->is_number_integer()) return InvalidField(pointer, expected);
   // Unsigned values above int64's range are refused before conversion.
   if (found->is_number_unsigned() &&

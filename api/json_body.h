@@ -38,9 +38,9 @@ Result<std::string> RequiredString(const nlohmann::json& object, const char* fie
                                    const std::string& pointer);
 Result<std::optional<std::string>> OptionalString(const nlohmann::json& object, const char* field,
                                                   const std::string& pointer);
-Result<std::optional<std::int64_t>> OptionalInteger(const nlohmann::json& object,
-                                                    const char* field, const std::string& pointer,
-                                                    std::int64_t min, std::int64_t max);
+Result<std::optional<std::int64_t>> OptionalInteger(const nlohmann::json& object, const char* field,
+                                                    const std::string& pointer, std::int64_t min,
+                                                    std::int64_t max);
 // A map of strings, for encryption contexts. Absent or null gives an empty map.
 Result<std::map<std::string, std::string>> OptionalStringMap(const nlohmann::json& object,
                                                              const char* field,

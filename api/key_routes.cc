@@ -64,8 +64,8 @@ void LogChange(const SecurityContext& context, const char* event, const kms::Key
 
 Result<std::uint32_t> VersionParam(const Request& request) {
   const std::string& text = request.PathParam("version");
-  if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos ||
-      text[0] == '0') {
+  if (text.empty() || text.size() > 9 ||
+      text.find_first_not_of("0123456789") != std::string::npos || text[0] == '0') {
     return Error(ErrorKind::kInvalidArgument, "invalid_version", "version must be 1 to 999999999");
   }
   return static_cast<std::uint32_t>(std::stoul(text));
@@ -81,8 +81,8 @@ Result<Response> CreateKey(kms::KeyService& keys, const Authorizer& authorize,
   if (description && description->size() > 1024) {
     return InvalidField("/description", "at most 1024 bytes");
   }
-  WK_ASSIGN_OR_RETURN(auto period, OptionalInteger(body, "rotation_period_s",
-                                                   "/rotation_period_s", 60, kMaxPeriod));
+  WK_ASSIGN_OR_RETURN(auto period, OptionalInteger(body, "rotation_period_s", "/rotation_period_s",
+                                                   60, kMaxPeriod));
   WK_ASSIGN_OR_RETURN(kms::KeyReport report,
                       keys.CreateKey(name, description.value_or(""), period));
   LogChange(context, "key_created", report);
@@ -102,8 +102,8 @@ Result<Response> ListKeys(kms::KeyService& keys, const Authorizer& authorize,
   return JsonResponse(200, {{"keys", listed}});
 }
 
-Result<Response> ShowKey(kms::KeyService& keys, const Authorizer& authorize,
-                         const Request& request, const SecurityContext& context) {
+Result<Response> ShowKey(kms::KeyService& keys, const Authorizer& authorize, const Request& request,
+                         const SecurityContext& context) {
   const std::string& name = request.PathParam("name");
   WK_RETURN_IF_ERROR(authorize(context, "key.read", KeyResource(name)));
   WK_ASSIGN_OR_RETURN(kms::KeyReport report, keys.GetKey(name));
@@ -121,8 +121,8 @@ Result<Response> RotateKey(kms::KeyService& keys, const Authorizer& authorize,
 }
 
 // The version-state changes share one shape: authorize, parse, call the service, log.
-using VersionChange = std::function<Result<kms::KeyReport>(
-    kms::KeyService&, const std::string&, std::uint32_t, const nlohmann::json&)>;
+using VersionChange = std::function<Result<kms::KeyReport>(kms::KeyService&, const std::string&,
+                                                           std::uint32_t, const nlohmann::json&)>;
 
 struct VersionRoute {
   const char* suffix;  // the last path segment
@@ -138,14 +138,13 @@ Result<Response> ChangeVersion(kms::KeyService& keys, const Authorizer& authoriz
   const std::string& name = request.PathParam("name");
   WK_RETURN_IF_ERROR(authorize(context, route.action, KeyResource(name)));
   WK_ASSIGN_OR_RETURN(std::uint32_t version, VersionParam(request));
-  WK_ASSIGN_OR_RETURN(nlohmann::json body, route.takes_wait
-                                               ? ParseObject(request.body, {"wait_s"})
-                                               : ParseObject(request.body, {}));
+  WK_ASSIGN_OR_RETURN(nlohmann::json body, route.takes_wait ? ParseObject(request.body, {"wait_s"})
+                                                            : ParseObject(request.body, {}));
   WK_ASSIGN_OR_RETURN(kms::KeyReport report, route.change(keys, name, version, body));
   log::Info(route.event, {{"request_id", context.request_id()},
-                    {"principal", context.principal()},
-                    {"key", name},
-                    {"version", std::to_string(version)}});
+                          {"principal", context.principal()},
+                          {"key", name},
+                          {"version", std::to_string(version)}});
   return JsonResponse(200, KeyJson(report));
 }
 
@@ -154,8 +153,8 @@ Result<kms::KeyReport> Disable(kms::KeyService& keys, const std::string& name,
   return keys.DisableVersion(name, version);
 }
 
-Result<kms::KeyReport> Enable(kms::KeyService& keys, const std::string& name,
-                              std::uint32_t version, const nlohmann::json&) {
+Result<kms::KeyReport> Enable(kms::KeyService& keys, const std::string& name, std::uint32_t version,
+                              const nlohmann::json&) {
   return keys.EnableVersion(name, version);
 }
 
@@ -166,8 +165,8 @@ Result<kms::KeyReport> Schedule(kms::KeyService& keys, const std::string& name,
   return keys.ScheduleDestruction(name, version, *wait);
 }
 
-Result<kms::KeyReport> Cancel(kms::KeyService& keys, const std::string& name,
-                              std::uint32_t version, const nlohmann::json&) {
+Result<kms::KeyReport> Cancel(kms::KeyService& keys, const std::string& name, std::uint32_t version,
+                              const nlohmann::json&) {
   return keys.CancelDestruction(name, version);
 }
 
@@ -181,8 +180,8 @@ Result<Response> UpdateSettings(kms::KeyService& keys, const Authorizer& authori
                                                         "/min_decrypt_version", 1, 999999999));
   WK_ASSIGN_OR_RETURN(kms::KeyReport report, keys.GetKey(name));
   if (min_version) {
-    WK_ASSIGN_OR_RETURN(report, keys.SetMinDecryptVersion(
-                                    name, static_cast<std::uint32_t>(*min_version)));
+    WK_ASSIGN_OR_RETURN(report,
+                        keys.SetMinDecryptVersion(name, static_cast<std::uint32_t>(*min_version)));
   }
   if (body.contains("rotation_period_s")) {
     // null turns automatic rotation off; a number sets the period.
@@ -202,18 +201,16 @@ void RegisterKeyRoutes(server::Router& router, kms::KeyService& keys, Authorizer
   auto shared = std::make_shared<const Authorizer>(std::move(authorize));
   kms::KeyService* service = &keys;
   auto route = [&](std::string method, std::string pattern, RouteFunction function) {
-    router.Add({std::move(method), std::move(pattern), server::RunOn::kWorker, false,
-                [service, shared, function](const Request& request,
-                                            const SecurityContext& context) {
-                  return Respond(context,
-                                 [&] { return function(*service, *shared, request, context); });
-                }});
+    router.Add(
+        {std::move(method), std::move(pattern), server::RunOn::kWorker, false,
+         [service, shared, function](const Request& request, const SecurityContext& context) {
+           return Respond(context, [&] { return function(*service, *shared, request, context); });
+         }});
   };
   route("POST", "/v1/keys", CreateKey);
-  route("GET", "/v1/keys", [](kms::KeyService& service_keys, const Authorizer& decide,
-                              const Request&, const SecurityContext& context) {
-    return ListKeys(service_keys, decide, context);
-  });
+  route("GET", "/v1/keys",
+        [](kms::KeyService& service_keys, const Authorizer& decide, const Request&,
+           const SecurityContext& context) { return ListKeys(service_keys, decide, context); });
   route("GET", "/v1/keys/{name}", ShowKey);
   route("POST", "/v1/keys/{name}/rotate", RotateKey);
   route("PATCH", "/v1/keys/{name}", UpdateSettings);

@@ -26,9 +26,9 @@ std::vector<std::string> WithPrefix(const std::vector<std::string>& names,
 Result<std::string> Single(std::vector<std::string> candidates, const char* what,
                            const std::string& subject) {
   if (candidates.size() != 1) {
-    return Unauthenticated("certificate_identity",
-                           "client certificate '" + subject + "' has " +
-                               std::to_string(candidates.size()) + " " + what + ", not one");
+    return Unauthenticated("certificate_identity", "client certificate '" + subject + "' has " +
+                                                       std::to_string(candidates.size()) + " " +
+                                                       what + ", not one");
   }
   return std::move(candidates.front());
 }
@@ -39,8 +39,6 @@ RequestAuthenticator::RequestAuthenticator(const auth::RbacService& rbac,
                                            const auth::TokenService& tokens,
                                            AuthenticatorOptions options)
     : rbac_(rbac), tokens_(tokens), options_(std::move(options)) {}
-
-
 
 Result<std::string> RequestAuthenticator::CertificatePrincipal(
     const server::PeerCertificate& certificate) const {
@@ -65,9 +63,8 @@ Result<std::string> RequestAuthenticator::CertificatePrincipal(
   return Unauthenticated("certificate_identity", "no identity source configured");
 }
 
-SecurityContext RequestAuthenticator::Build(const server::Request& request,
-                                            std::string principal, AuthMethod method,
-                                            bool with_roles) const {
+SecurityContext RequestAuthenticator::Build(const server::Request& request, std::string principal,
+                                            AuthMethod method, bool with_roles) const {
   SecurityContext::Fields fields;
   if (with_roles) fields.roles = rbac_.RolesOf(principal);
   fields.principal = std::move(principal);

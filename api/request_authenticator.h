@@ -48,8 +48,8 @@ class RequestAuthenticator {
 
  private:
   Result<std::string> CertificatePrincipal(const server::PeerCertificate& certificate) const;
-  SecurityContext Build(const server::Request& request, std::string principal,
-                        AuthMethod method, bool with_roles) const;
+  SecurityContext Build(const server::Request& request, std::string principal, AuthMethod method,
+                        bool with_roles) const;
 
   const auth::RbacService& rbac_;
   const auth::TokenService& tokens_;

@@ -17,11 +17,11 @@ server::Response ErrorResponse(const SecurityContext& context, const Error& erro
                      error.kind() == ErrorKind::kUnavailable ||
                      error.kind() == ErrorKind::kDataLoss;
   log::Write(server_side ? log::Level::kWarning : log::Level::kInfo, "request_failed",
-      {{"request_id", context.request_id()},
-                         {"principal", context.principal()},
-                         {"kind", ErrorKindName(error.kind())},
-                         {"code", error.code()},
-                         {"detail", error.detail()}});
+             {{"request_id", context.request_id()},
+              {"principal", context.principal()},
+              {"kind", ErrorKindName(error.kind())},
+              {"code", error.code()},
+              {"detail", error.detail()}});
   return server::ProblemResponse(error, context.request_id());
 }
 

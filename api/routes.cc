@@ -12,10 +12,10 @@ using server::Response;
 
 void RegisterOperationalRoutes(server::Router& router, const ApiDependencies& deps) {
   // Liveness: answers while the process can serve HTTP at all; touches nothing else.
-  router.Add({"GET", "/healthz", server::RunOn::kInline, true,
-              [](const Request&, const SecurityContext&) {
-                return JsonResponse(200, {{"status", "ok"}});
-              }});
+  router.Add(
+      {"GET", "/healthz", server::RunOn::kInline, true, [](const Request&, const SecurityContext&) {
+         return JsonResponse(200, {{"status", "ok"}});
+       }});
 
   // Readiness: the HSM and the store answer. Runs on a worker because it calls both.
   router.Add({"GET", "/readyz", server::RunOn::kWorker, true,

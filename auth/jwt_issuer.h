@@ -8,8 +8,9 @@
 //            base64url>","auth_method":"mtls"|"scram"[,"scope":"password_change"]}
 // A token with scope "password_change" was issued to a user logging in with a password that must
 // be changed (the one-time bootstrap password); it stays good for nothing else for its whole life,
-// even after the password has changed. Tokens carry no roles: the verifier's caller resolves roles each time a token is used, so a
-// role taken away takes effect at once. docs/tokens.md describes the format for integrators.
+// even after the password has changed. Tokens carry no roles: the verifier's caller resolves roles
+// each time a token is used, so a role taken away takes effect at once. docs/tokens.md describes
+// the format for integrators.
 //
 // Thread safety: Issue is thread-safe; it calls the HSM (run it on a worker thread).
 #pragma once

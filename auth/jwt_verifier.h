@@ -51,7 +51,7 @@ struct VerifiedToken {
   std::int64_t exp = 0;
   std::int64_t iat = 0;                        // the iat claim, or nbf when the token has no iat
   AuthMethod auth_method = AuthMethod::kNone;  // how sub proved itself when the token was issued
-  TokenScope scope = TokenScope::kFull;         // from the optional "scope" claim
+  TokenScope scope = TokenScope::kFull;        // from the optional "scope" claim
   std::string kid;
 };
 

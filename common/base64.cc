@@ -81,9 +81,14 @@ Result<std::pair<std::string_view, std::size_t>> Unpad(std::string_view text, bo
   }
   std::size_t decoded = text.size() / 4 * 3;
   switch (text.size() % 4) {
-    case 2: decoded += 1; break;
-    case 3: decoded += 2; break;
-    default: break;
+    case 2:
+      decoded += 1;
+      break;
+    case 3:
+      decoded += 2;
+      break;
+    default:
+      break;
   }
   return std::make_pair(text, decoded);
 }

@@ -46,9 +46,7 @@ class SecretBytes {
   std::span<const std::uint8_t> expose() const { return {data_, size_}; }
   std::span<std::uint8_t> expose_mutable() { return {data_, size_}; }
   // The same bytes viewed as characters, for PINs and passwords handed to C APIs.
-  std::string_view expose_chars() const {
-    return {reinterpret_cast<const char*>(data_), size_};
-  }
+  std::string_view expose_chars() const { return {reinterpret_cast<const char*>(data_), size_}; }
 
   // Constant-time equality; the sizes themselves are not secret.
   bool ConstantTimeEquals(const SecretBytes& other) const;

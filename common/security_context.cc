@@ -6,10 +6,14 @@ namespace weftkit {
 
 const char* AuthMethodName(AuthMethod method) {
   switch (method) {
-    case AuthMethod::kNone: return "none";
-    case AuthMethod::kMtls: return "mtls";
-    case AuthMethod::kJwt: return "jwt";
-    case AuthMethod::kScram: return "scram";
+    case AuthMethod::kNone:
+      return "none";
+    case AuthMethod::kMtls:
+      return "mtls";
+    case AuthMethod::kJwt:
+      return "jwt";
+    case AuthMethod::kScram:
+      return "scram";
   }
   return "none";
 }

@@ -26,12 +26,12 @@ const char* AuthMethodName(AuthMethod method);
 class SecurityContext {
  public:
   struct Fields {
-    std::string principal;            // e.g. "spiffe://weftkit.dev/engine/orders"
+    std::string principal;  // e.g. "spiffe://weftkit.dev/engine/orders"
     AuthMethod auth_method = AuthMethod::kNone;
-    std::vector<std::string> roles;   // as resolved when the request arrived
+    std::vector<std::string> roles;  // as resolved when the request arrived
     std::string request_id;
-    std::string peer;                 // "ip:port"
-    std::int64_t time = 0;            // Unix seconds when the context was built
+    std::string peer;       // "ip:port"
+    std::int64_t time = 0;  // Unix seconds when the context was built
   };
 
   explicit SecurityContext(Fields fields) : fields_(std::move(fields)) {}

@@ -4,10 +4,14 @@ namespace weftkit::kms {
 
 const char* VersionStateName(VersionState state) {
   switch (state) {
-    case VersionState::kEnabled: return "enabled";
-    case VersionState::kDisabled: return "disabled";
-    case VersionState::kScheduledForDestruction: return "scheduled_for_destruction";
-    case VersionState::kDestroyed: return "destroyed";
+    case VersionState::kEnabled:
+      return "enabled";
+    case VersionState::kDisabled:
+      return "disabled";
+    case VersionState::kScheduledForDestruction:
+      return "scheduled_for_destruction";
+    case VersionState::kDestroyed:
+      return "destroyed";
   }
   return "disabled";
 }

@@ -30,8 +30,8 @@ std::optional<VersionState> ParseVersionState(const std::string& name);
 struct KeyVersion {
   std::uint32_t version = 0;
   VersionState state = VersionState::kEnabled;
-  std::string hsm_label;                 // CKA_LABEL of the HSM object, unique per version
-  std::int64_t created_at = 0;           // Unix seconds
+  std::string hsm_label;                      // CKA_LABEL of the HSM object, unique per version
+  std::int64_t created_at = 0;                // Unix seconds
   std::optional<std::int64_t> destroy_after;  // set while scheduled for destruction
   std::optional<std::int64_t> destroyed_at;
   // Encryptions counted durably for this version. The service reserves blocks ahead of use, so

@@ -12,7 +12,6 @@
 namespace weftkit::kms {
 namespace {
 
-constexpr std::size_t kIvBytes = 12;
 constexpr std::size_t kTagBytes = 16;
 
 Error KeyNotFound(const std::string& name) {
@@ -53,8 +52,7 @@ KeyService::KeyService(pkcs11::Hsm& hsm, KeyStore& store, KeyServiceOptions opti
 
 Result<std::unique_ptr<KeyService>> KeyService::Create(pkcs11::Hsm& hsm, KeyStore& store,
                                                        KeyServiceOptions options) {
-  if (options.reservation_block == 0 ||
-      options.max_encryptions_per_version > (1ull << 32) / 4) {
+  if (options.reservation_block == 0 || options.max_encryptions_per_version > (1ull << 32) / 4) {
     return Error(ErrorKind::kInvalidArgument, "invalid_key_options",
                  "encryption limit must stay well under 2^32 and the reservation block above 0");
   }
@@ -132,8 +130,8 @@ Status KeyService::CountEncryption(const std::string& name, std::uint32_t versio
   // Reserve the next block durably before the encryption it covers happens.
   std::lock_guard lock(reservation_mutex_);
   if (position <= counter.reserved.load()) return OkStatus();
-  std::uint64_t target = std::min(position - 1 + options_.reservation_block,
-                                  options_.max_encryptions_per_version);
+  std::uint64_t target =
+      std::min(position - 1 + options_.reservation_block, options_.max_encryptions_per_version);
   WK_RETURN_IF_ERROR(store_.ReserveEncryptions(name, version, target));
   counter.reserved = target;
   return OkStatus();
@@ -223,11 +221,11 @@ Result<KeyReport> KeyService::RotateLocked(const std::string& name) {
 // One allowed change of a version's state: from which states, to which, and what to say when
 // the version is in another state.
 struct KeyService::VersionTransition {
-  const char* doing;                        // "disabling", for messages
-  std::vector<VersionState> from;           // the states it may start from
-  bool refuses_primary;                     // the primary must be rotated away first
+  const char* doing;               // "disabling", for messages
+  std::vector<VersionState> from;  // the states it may start from
+  bool refuses_primary;            // the primary must be rotated away first
   VersionState to;
-  const char* wrong_state_code;             // the error code when the state is not in `from`
+  const char* wrong_state_code;  // the error code when the state is not in `from`
 };
 
 Result<KeyReport> KeyService::ChangeVersionState(const std::string& name, std::uint32_t version,
@@ -238,9 +236,8 @@ Result<KeyReport> KeyService::ChangeVersionState(const std::string& name, std::u
   const KeyVersion* found = key->FindVersion(version);
   if (found == nullptr) return VersionNotFound(name, version);
   if (transition.refuses_primary && version == key->primary_version) {
-    return Precondition("key_version_is_primary", std::string("rotate before ") +
-                                                      transition.doing + " the primary " +
-                                                      VersionName(name, version));
+    return Precondition("key_version_is_primary", std::string("rotate before ") + transition.doing +
+                                                      " the primary " + VersionName(name, version));
   }
   if (std::find(transition.from.begin(), transition.from.end(), found->state) ==
       transition.from.end()) {
@@ -257,14 +254,18 @@ Result<KeyReport> KeyService::ChangeVersionState(const std::string& name, std::u
 Result<KeyReport> KeyService::DisableVersion(const std::string& name, std::uint32_t version) {
   static const VersionTransition kDisable{"disabling",
                                           {VersionState::kEnabled, VersionState::kDisabled},
-                                          true, VersionState::kDisabled, "key_version_state"};
+                                          true,
+                                          VersionState::kDisabled,
+                                          "key_version_state"};
   return ChangeVersionState(name, version, kDisable, std::nullopt);
 }
 
 Result<KeyReport> KeyService::EnableVersion(const std::string& name, std::uint32_t version) {
   static const VersionTransition kEnable{"enabling",
                                          {VersionState::kEnabled, VersionState::kDisabled},
-                                         false, VersionState::kEnabled, "key_version_state"};
+                                         false,
+                                         VersionState::kEnabled,
+                                         "key_version_state"};
   return ChangeVersionState(name, version, kEnable, std::nullopt);
 }
 
@@ -275,9 +276,11 @@ Result<KeyReport> KeyService::ScheduleDestruction(const std::string& name, std::
                  "the waiting period must be at least " +
                      std::to_string(options_.min_destruction_wait_s) + " seconds");
   }
-  static const VersionTransition kSchedule{
-      "destroying", {VersionState::kEnabled, VersionState::kDisabled}, true,
-      VersionState::kScheduledForDestruction, "key_version_state"};
+  static const VersionTransition kSchedule{"destroying",
+                                           {VersionState::kEnabled, VersionState::kDisabled},
+                                           true,
+                                           VersionState::kScheduledForDestruction,
+                                           "key_version_state"};
   return ChangeVersionState(name, version, kSchedule, Now() + wait_s);
 }
 
@@ -285,13 +288,14 @@ Result<KeyReport> KeyService::CancelDestruction(const std::string& name, std::ui
   // A cancelled version comes back disabled: someone decided it should go, so it stays out of
   // use until someone decides otherwise.
   static const VersionTransition kCancel{"cancelling destruction",
-                                         {VersionState::kScheduledForDestruction}, false,
-                                         VersionState::kDisabled, "key_version_not_scheduled"};
+                                         {VersionState::kScheduledForDestruction},
+                                         false,
+                                         VersionState::kDisabled,
+                                         "key_version_not_scheduled"};
   return ChangeVersionState(name, version, kCancel, std::nullopt);
 }
 
-Result<KeyReport> KeyService::SetMinDecryptVersion(const std::string& name,
-                                                   std::uint32_t version) {
+Result<KeyReport> KeyService::SetMinDecryptVersion(const std::string& name, std::uint32_t version) {
   std::lock_guard lock(LifecycleMutex(name));
   WK_ASSIGN_OR_RETURN(auto key, CachedKey(name));
   if (version < 1 || version > key->primary_version) {
@@ -343,11 +347,11 @@ Result<int> KeyService::RunMaintenance() {
   WK_ASSIGN_OR_RETURN(std::vector<KeyReport> keys, ListKeys());
   for (const KeyReport& report : keys) {
     const MasterKey& key = report.key;
-    bool period_over = key.rotation_period && key.rotated_at &&
-                       Now() >= *key.rotated_at + *key.rotation_period;
+    bool period_over =
+        key.rotation_period && key.rotated_at && Now() >= *key.rotated_at + *key.rotation_period;
     // Rotate at 90% of the per-version limit so that wraps never hit it under load.
-    bool near_limit = report.encryptions.at(key.primary_version) >=
-                      options_.max_encryptions_per_version / 10 * 9;
+    bool near_limit =
+        report.encryptions.at(key.primary_version) >= options_.max_encryptions_per_version / 10 * 9;
     if (!period_over && !near_limit) continue;
     std::lock_guard lock(LifecycleMutex(key.name));
     WK_ASSIGN_OR_RETURN(auto current, CachedKey(key.name));
@@ -385,8 +389,7 @@ Result<WrappedDek> KeyService::WrapUnder(const MasterKey& key, const SecretBytes
   return WrappedDek{key.name, primary->version, EncodeEnvelope(envelope)};
 }
 
-Result<WrappedDek> KeyService::WrapWithPrimary(const std::string& key_name,
-                                               const SecretBytes& dek,
+Result<WrappedDek> KeyService::WrapWithPrimary(const std::string& key_name, const SecretBytes& dek,
                                                const EncryptionContext& context) {
   if (dek.size() < kMinDekBytes || dek.size() > kMaxDekBytes) {
     return Error(ErrorKind::kInvalidArgument, "invalid_dek_length",
@@ -433,7 +436,8 @@ Result<const KeyVersion*> KeyService::CheckUnwrappable(const MasterKey& key,
   const KeyVersion* found = key.FindVersion(version);
   if (found == nullptr) return VersionNotFound(key.name, version);
   switch (found->state) {
-    case VersionState::kEnabled: break;
+    case VersionState::kEnabled:
+      break;
     case VersionState::kDisabled:
       return Precondition("key_version_disabled", VersionName(key.name, version) + " is disabled");
     case VersionState::kScheduledForDestruction:
@@ -444,8 +448,9 @@ Result<const KeyVersion*> KeyService::CheckUnwrappable(const MasterKey& key,
                           VersionName(key.name, version) + " was destroyed");
   }
   if (version < key.min_decrypt_version) {
-    return Precondition("key_version_below_minimum",
-                        VersionName(key.name, version) + " is below the minimum decryption version");
+    return Precondition(
+        "key_version_below_minimum",
+        VersionName(key.name, version) + " is below the minimum decryption version");
   }
   return found;
 }

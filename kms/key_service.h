@@ -104,8 +104,7 @@ class KeyService {
   Result<KeyReport> CancelDestruction(const std::string& name, std::uint32_t version);
   // Versions below `version` refuse unwrap. It may not exceed the primary.
   Result<KeyReport> SetMinDecryptVersion(const std::string& name, std::uint32_t version);
-  Result<KeyReport> SetRotationPeriod(const std::string& name,
-                                      std::optional<std::int64_t> seconds);
+  Result<KeyReport> SetRotationPeriod(const std::string& name, std::optional<std::int64_t> seconds);
 
   // Destroys versions whose waiting period is over and rotates keys whose rotation period has
   // elapsed. Returns how many changes it made. Called periodically by the server.
@@ -176,7 +175,7 @@ class KeyService {
 
   mutable std::shared_mutex counters_mutex_;  // guards the map; entries are never removed
   std::map<std::pair<std::string, std::uint32_t>, std::unique_ptr<Counter>> counters_;
-  std::mutex reservation_mutex_;      // serializes store reservations
+  std::mutex reservation_mutex_;  // serializes store reservations
 };
 
 }  // namespace weftkit::kms

@@ -38,8 +38,7 @@ class KeyStore {
 
   // Replaces the state and destruction times of one version.
   virtual Status UpdateVersionState(const std::string& name, std::uint32_t version,
-                                    VersionState state,
-                                    std::optional<std::int64_t> destroy_after,
+                                    VersionState state, std::optional<std::int64_t> destroy_after,
                                     std::optional<std::int64_t> destroyed_at) = 0;
 
   // Raises the durable encryption count of a version to `reserved` (never lowers it).

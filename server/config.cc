@@ -70,8 +70,8 @@ constexpr std::array<std::string_view, 41> kSettingNames = {
     "log.level",
 };
 
-constexpr std::array<std::string_view, 8> kSectionNames = {
-    "server", "tls", "hsm", "store", "state", "keys", "auth", "log"};
+constexpr std::array<std::string_view, 8> kSectionNames = {"server", "tls",  "hsm",  "store",
+                                                           "state",  "keys", "auth", "log"};
 
 constexpr std::uint64_t kMaxEncryptionsPerVersion = std::uint64_t{1} << 30;  // 2^32 / 4
 
@@ -241,6 +241,11 @@ std::string Suggestion(std::string_view name, const Candidates& candidates) {
   std::string_view best;
   std::size_t best_distance = 3;
   for (std::string_view candidate : candidates) {
+    // The distance is at least the difference in length: skip what cannot be within two edits,
+    // so that a very long unknown key costs no more than a short one.
+    std::size_t longer = std::max(name.size(), candidate.size());
+    std::size_t shorter = std::min(name.size(), candidate.size());
+    if (longer - shorter >= best_distance) continue;
     std::size_t distance = EditDistance(name, candidate);
     if (!candidate.empty() && distance < best_distance) {
       best = candidate;
@@ -252,7 +257,7 @@ std::string Suggestion(std::string_view name, const Candidates& candidates) {
 
 // Operators looking for an off switch get told there is none, instead of a bare "unknown".
 std::string NoOffSwitchHint(std::string_view key) {
-  constexpr std::string_view kSwitchWords[] = {"enable", "disable", "auth", "insecure", "verify",
+  constexpr std::string_view kSwitchWords[] = {"enable", "disable", "auth",  "insecure", "verify",
                                                "tls",    "ssl",     "plain", "require"};
   for (std::string_view word : kSwitchWords) {
     if (key.find(word) != std::string_view::npos) {

@@ -109,9 +109,9 @@ struct HsmSettings {
   std::optional<std::string> token_serial;
   std::optional<std::string> token_uri;  // as written, when the token was given as a URI
   SecretBytes pin;                       // the user PIN, never empty
-  std::string pin_source;      // where the PIN came from, for logs: "file /x/user.pin" or "env X"
+  std::string pin_source;  // where the PIN came from, for logs: "file /x/user.pin" or "env X"
   std::optional<std::string> pin_env;  // the variable hsm.pin_env names; kmsd unsets it
-  std::uint32_t sessions = 0;  // PKCS#11 sessions; defaults to server.workers
+  std::uint32_t sessions = 0;          // PKCS#11 sessions; defaults to server.workers
 };
 
 // [store]: the SQLite database of key metadata, policies and audit entries.

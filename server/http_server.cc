@@ -224,7 +224,12 @@ void Connection::Abort() {
 
 void Connection::OnHandshake(error_code ec) {
   if (ec) {
-    log::Info("tls_handshake_failed", {{"peer", peer_}, {"reason", ec.message()}});
+    // The verification result tells a revoked certificate from an expired or untrusted one.
+    long verify = SSL_get_verify_result(stream_.native_handle());
+    log::Info("tls_handshake_failed",
+              {{"peer", peer_},
+               {"reason", ec.message()},
+               {"certificate", verify == X509_V_OK ? "" : X509_verify_cert_error_string(verify)}});
     return;
   }
   // With SSL_VERIFY_PEER a presented certificate that fails verification aborts the handshake,

@@ -17,13 +17,13 @@ struct PeerCertificate {
   std::string subject;                // RFC 2253 form, e.g. "CN=orders-engine,O=WeftKit"
   std::vector<std::string> uri_sans;  // e.g. "spiffe://weftkit.dev/engine/orders"
   std::vector<std::string> dns_sans;
-  std::string spki_sha256_hex;        // SHA-256 of the DER SubjectPublicKeyInfo, lower-case hex
+  std::string spki_sha256_hex;  // SHA-256 of the DER SubjectPublicKeyInfo, lower-case hex
 };
 
 struct Request {
-  std::string method;  // "GET", "POST", ...
-  std::string path;    // without the query string
-  std::string query;   // without the leading '?'
+  std::string method;                                        // "GET", "POST", ...
+  std::string path;                                          // without the query string
+  std::string query;                                         // without the leading '?'
   std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
   std::string body;
   std::string request_id;  // assigned by the server, echoed in X-Request-Id

@@ -6,6 +6,8 @@
 #   admin.pem / admin.key         client certificate, spiffe://TRUST_DOMAIN/admin/first-admin
 #   engine.pem / engine.key       client certificate, spiffe://TRUST_DOMAIN/engine/orders
 #   officer.pem / officer.key     client certificate, spiffe://TRUST_DOMAIN/officer/alice
+#   dnsclient.pem / .key          client certificate with only DNS:orders.engines.TRUST_DOMAIN
+#                                 (for auth.principal_from = dns)
 #   rogue-ca.pem, rogue.pem/.key  a client certificate from a CA nobody trusts (for tests)
 #
 # All keys are ECDSA P-256, written with mode 0600. Certificates last 30 days: this PKI is for
@@ -45,6 +47,7 @@ make_leaf server ca "kmsd" serverAuth "DNS:localhost,IP:127.0.0.1,IP:::1"
 make_leaf admin ca "first-admin" clientAuth "URI:spiffe://$DOMAIN/admin/first-admin"
 make_leaf engine ca "orders-engine" clientAuth "URI:spiffe://$DOMAIN/engine/orders"
 make_leaf officer ca "alice" clientAuth "URI:spiffe://$DOMAIN/officer/alice"
+make_leaf dnsclient ca "orders-engine-dns" clientAuth "DNS:orders.engines.$DOMAIN"
 make_ca rogue-ca "Untrusted CA"
 make_leaf rogue rogue-ca "rogue" clientAuth "URI:spiffe://$DOMAIN/engine/orders"
 rm -f "$OUT"/*.srl

@@ -7,7 +7,7 @@
 #
 # The first run creates state/ in the repository root (gitignored, mode 0700):
 #   pki/                    development PKI from tools/dev-pki.sh: ca, server, admin, engine,
-#                           officer and rogue certificates with their keys
+#                           officer, dnsclient and rogue certificates with their keys
 #   so.pin, user.pin        random PINs of the token (openssl rand -hex 16), mode 0600
 #   softhsm2.conf, tokens/  a SoftHSM configuration whose tokens live in state/tokens
 #                           (the token "weftkit-dev", initialised with weftkit-hsm-init)

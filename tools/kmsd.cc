@@ -6,11 +6,11 @@
 // SQLite store, and serves the HTTPS API until SIGTERM or SIGINT, then drains requests in flight
 // and exits. Any bad or insecure setting stops start-up with a message naming the setting.
 #include <condition_variable>
-#include <functional>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -18,6 +18,7 @@
 
 #include "api/rbac_routes.h"
 #include "api/request_authenticator.h"
+#include "api/routes.h"
 #include "api/scram_routes.h"
 #include "api/token_routes.h"
 #include "auth/builtin_roles.h"
@@ -26,7 +27,6 @@
 #include "auth/scram_server.h"
 #include "auth/sqlite_password_store.h"
 #include "auth/token_service.h"
-#include "api/routes.h"
 #include "common/log.h"
 #include "common/secret_bytes.h"
 #include "common/time_util.h"
@@ -194,9 +194,9 @@ Status BootstrapAdministrators(const server::Config& config, Services& services)
   if (config.auth.bootstrap_admin) {
     WK_RETURN_IF_ERROR(services.rbac->EnsureBootstrapAdmin(*config.auth.bootstrap_admin));
   }
-  WK_ASSIGN_OR_RETURN(std::optional<SecretBytes> password,
-                      auth::CreateBootstrapCredential(*services.passwords,
-                                                      config.auth.scram_iterations));
+  WK_ASSIGN_OR_RETURN(
+      std::optional<SecretBytes> password,
+      auth::CreateBootstrapCredential(*services.passwords, config.auth.scram_iterations));
   if (!password) return OkStatus();
 
   std::string principal = api::ScramPrincipal(auth::kBootstrapUser);
@@ -238,11 +238,11 @@ void RegisterAllRoutes(server::Router& router, const server::Config& config, Ser
       .passwords = *services.passwords,
       .issue_token = [s, audience, lifetime](const std::string& principal,
                                              bool password_change_only) -> Result<std::string> {
-        auth::TokenScope scope = password_change_only ? auth::TokenScope::kPasswordChange
-                                                      : auth::TokenScope::kFull;
-        WK_ASSIGN_OR_RETURN(auth::IssuedToken issued,
-                            s->tokens->Issue(principal, audience, lifetime, AuthMethod::kScram,
-                                             scope));
+        auth::TokenScope scope =
+            password_change_only ? auth::TokenScope::kPasswordChange : auth::TokenScope::kFull;
+        WK_ASSIGN_OR_RETURN(
+            auth::IssuedToken issued,
+            s->tokens->Issue(principal, audience, lifetime, AuthMethod::kScram, scope));
         return std::string(issued.access_token.expose_chars());
       },
       .token_lifetime_seconds = lifetime,
@@ -288,19 +288,17 @@ Status Serve(const server::Config& config) {
   server::Router router;
   RegisterAllRoutes(router, config, services, metrics, authorize);
 
-  WK_ASSIGN_OR_RETURN(
-      auto http, server::HttpServer::Create(
-                     HttpSettings(config), router,
-                     [&authenticator](const server::Request& request) {
-                       return authenticator.Authenticate(request);
-                     },
-                     *workers, metrics));
+  WK_ASSIGN_OR_RETURN(auto http, server::HttpServer::Create(
+                                     HttpSettings(config), router,
+                                     [&authenticator](const server::Request& request) {
+                                       return authenticator.Authenticate(request);
+                                     },
+                                     *workers, metrics));
   WK_RETURN_IF_ERROR(http->Start());
   WK_RETURN_IF_ERROR(WritePortFile(config, http->port()));
   server::ListenAddress bound = config.server.listen;
   bound.port = http->port();
-  log::Info("kmsd_started", {{"listen", bound.ToString()},
-                             {"store", config.store.path.string()}});
+  log::Info("kmsd_started", {{"listen", bound.ToString()}, {"store", config.store.path.string()}});
 
   {
     kms::KeyService* keys = services.keys.get();
@@ -310,7 +308,8 @@ Status Serve(const server::Config& config) {
         {{"keys",
           [keys]() -> Status {
             WK_ASSIGN_OR_RETURN(int changes, keys->RunMaintenance());
-            if (changes > 0) log::Info("key_maintenance_done", {{"changes", std::to_string(changes)}});
+            if (changes > 0)
+              log::Info("key_maintenance_done", {{"changes", std::to_string(changes)}});
             return OkStatus();
           }},
          {"signing_keys", [tokens] { return tokens->Maintain(); }}});
@@ -350,8 +349,8 @@ int main(int argc, char** argv) {
   if (config->hsm.pin_env) ::unsetenv(config->hsm.pin_env->c_str());
   Status served = Serve(*config);
   if (!served.ok()) {
-    log::Error("kmsd_failed", {{"code", served.error().code()},
-                               {"detail", served.error().detail()}});
+    log::Error("kmsd_failed",
+               {{"code", served.error().code()}, {"detail", served.error().detail()}});
     return 1;
   }
   return 0;

@@ -118,15 +118,17 @@ TEST(ScramSaslPrepTest, IsSaslPrepared_RefusesEmpty_AcceptsPlainAscii) {
 }
 
 TEST(ScramSaslPrepTest, IsSaslPrepared_AcceptsTextSaslPrepLeavesAlone) {
-  EXPECT_TRUE(IsSaslPrepared("caf\xc3\xa9 cr\xc3\xa8me"));      // NFC accents: unchanged
+  EXPECT_TRUE(IsSaslPrepared("caf\xc3\xa9 cr\xc3\xa8me"));          // NFC accents: unchanged
   EXPECT_TRUE(IsSaslPrepared("\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d"));  // Hebrew, all RTL
 }
 
 TEST(ScramSaslPrepTest, IsSaslPrepared_Refuses_WhatNfkcOrTheBidiRuleWouldChangeOrRefuse) {
-  EXPECT_FALSE(IsSaslPrepared("cafe\xcc\x81"));             // decomposed e + combining acute
+  EXPECT_FALSE(IsSaslPrepared("cafe\xcc\x81"));                // decomposed e + combining acute
   EXPECT_FALSE(IsSaslPrepared("\xef\xbd\x90\xef\xbd\x81ss"));  // full-width "pa" -> "pa"
-  EXPECT_FALSE(IsSaslPrepared("\xe2\x85\xa8"));             // ROMAN NUMERAL NINE -> "IX"
-  EXPECT_FALSE(IsSaslPrepared("\xd7\xa9" "abc"));  // RTL mixed with LTR (bidi rule)
+  EXPECT_FALSE(IsSaslPrepared("\xe2\x85\xa8"));                // ROMAN NUMERAL NINE -> "IX"
+  EXPECT_FALSE(
+      IsSaslPrepared("\xd7\xa9"
+                     "abc"));  // RTL mixed with LTR (bidi rule)
 }
 
 TEST(ScramSaslPrepTest, CountCodePoints_CountsCharactersNotBytes) {

@@ -16,8 +16,13 @@ std::string Decoded(std::string_view text) {
 
 TEST(Base64Test, EncodeDecode_MatchRfc4648Vectors) {
   const std::pair<const char*, const char*> vectors[] = {
-      {"", ""},         {"f", "Zg=="},        {"fo", "Zm8="},         {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
   };
   for (const auto& [plain, encoded] : vectors) {
     EXPECT_EQ(Base64Encode(AsBytes(plain)), encoded);
@@ -26,8 +31,8 @@ TEST(Base64Test, EncodeDecode_MatchRfc4648Vectors) {
 }
 
 TEST(Base64Test, Decode_Fails_OnNonCanonicalInput) {
-  for (const char* bad : {"Zg", "Zg=", "Zh==", "Zm9v\n", "Zm 9v", "Zm9v====", "Z===", "Zm9!",
-                          "=Zm9", "Zg==Zg=="}) {
+  for (const char* bad :
+       {"Zg", "Zg=", "Zh==", "Zm9v\n", "Zm 9v", "Zm9v====", "Z===", "Zm9!", "=Zm9", "Zg==Zg=="}) {
     auto result = Base64Decode(bad);
     ASSERT_FALSE(result.ok()) << bad;
     EXPECT_EQ(result.error().code(), "invalid_base64");

@@ -305,8 +305,7 @@ TEST_F(ConfigTest, LoadConfig_ReadsAuthSettings) {
                        {"lockout_s", "10"}};
   Config config = MustLoad();
   EXPECT_EQ(config.auth.principal_from, PrincipalSource::kDnsSan);
-  EXPECT_EQ(config.auth.pinned_spki_sha256,
-            (std::vector<std::string>{pin, std::string(64, 'b')}));
+  EXPECT_EQ(config.auth.pinned_spki_sha256, (std::vector<std::string>{pin, std::string(64, 'b')}));
   EXPECT_EQ(config.auth.bootstrap_admin, "spiffe://weftkit.dev/admin/first");
   EXPECT_EQ(config.auth.token_issuer, "https://kms.example");
   EXPECT_EQ(config.auth.token_audience, "engines");
@@ -377,9 +376,12 @@ TEST_F(ConfigTest, LoadConfig_Fails_TlsBelow13) {
 }
 
 TEST_F(ConfigTest, LoadConfig_Fails_NoOffSwitchForTlsOrAuthentication) {
-  const std::pair<const char*, const char*> switches[] = {
-      {"server", "auth"},  {"tls", "enabled"},          {"server", "tls"},
-      {"auth", "enabled"}, {"auth", "require_client_cert"}, {"tls", "verify_client"}};
+  const std::pair<const char*, const char*> switches[] = {{"server", "auth"},
+                                                          {"tls", "enabled"},
+                                                          {"server", "tls"},
+                                                          {"auth", "enabled"},
+                                                          {"auth", "require_client_cert"},
+                                                          {"tls", "verify_client"}};
   for (const auto& [section, key] : switches) {
     Sections saved = settings_;
     settings_[section][key] = "off";

@@ -72,6 +72,7 @@ std::unique_ptr<KmsdProcess> KmsdProcess::Start(KmsdOptions options) {
                             (process->dir_ / "pki").string();
   if (std::system(pki_command.c_str()) != 0) throw std::runtime_error("dev-pki.sh failed");
   WriteFile(process->dir_ / "user.pin", process->token_->pin() + "\n", 0600);
+  if (options.prepare) options.prepare(options, process->dir_ / "pki");
   process->WriteConfig(options);
   process->Launch();
   return process;

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -28,6 +29,11 @@ struct KmsdOptions {
   bool token_by_uri = false;
   // Pass the PIN in an environment variable (hsm.pin_env) instead of a file.
   bool pin_in_environment = false;
+  // Called once the PKI exists in `pki_dir` and before the configuration is written, so that
+  // settings and files can be derived from the generated certificates (pins, a CRL). Files it
+  // writes must lie under pki_dir (or its parent, kmsd's configuration directory) to pass
+  // kmsd's path checks.
+  std::function<void(KmsdOptions& options, const std::filesystem::path& pki_dir)> prepare;
 };
 
 class KmsdProcess {

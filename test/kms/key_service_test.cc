@@ -106,8 +106,8 @@ TEST_F(KeyServiceTest, Unwrap_Fails_WithDifferentContext) {
   MustCreate("orders");
   auto wrapped = service_->Wrap("orders", Dek('a'), Context({{"table", "t1"}}));
   ASSERT_TRUE(wrapped.ok());
-  for (const auto& other : {Context({{"table", "t2"}}), Context({}),
-                            Context({{"table", "t1"}, {"x", ""}})}) {
+  for (const auto& other :
+       {Context({{"table", "t2"}}), Context({}), Context({{"table", "t1"}, {"x", ""}})}) {
     auto result = service_->Unwrap(wrapped->envelope, other, std::nullopt);
     ASSERT_FALSE(result.ok());
     EXPECT_EQ(result.error().code(), "envelope_authentication_failed");

@@ -1,8 +1,8 @@
 // TestPki: a fresh development PKI per test fixture, made by the committed tools/dev-pki.sh.
 //
 // Files (see the script): ca.pem/.key, server.pem/.key, admin, engine, officer (.pem/.key,
-// SPIFFE URI SANs under spiffe://weftkit.dev/), rogue-ca.pem and rogue.pem/.key from a CA that
-// nobody trusts. Keys are mode 0600.
+// SPIFFE URI SANs under spiffe://weftkit.dev/), dnsclient (a DNS SAN only), rogue-ca.pem and
+// rogue.pem/.key from a CA that nobody trusts. Keys are mode 0600.
 //
 // Thread safety: immutable after Create.
 #pragma once
