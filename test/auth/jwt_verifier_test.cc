@@ -186,6 +186,8 @@ TEST_F(JwtVerifierTest, Verify_RefusesMalformedClaims) {
       {"aud", Json::array({kAudience, 7})},
       {"jti", "short"},
       {"auth_method", "jwt"},
+      {"scope", "admin"},
+      {"scope", 1},
   };
   for (const auto& [name, value] : cases) {
     SCOPED_TRACE(std::string(name) + "=" + value.dump());
@@ -193,6 +195,24 @@ TEST_F(JwtVerifierTest, Verify_RefusesMalformedClaims) {
     claims[name] = value;
     ExpectRefused(Sign(Header(), claims), "token_malformed");
   }
+}
+
+TEST_F(JwtVerifierTest, Verify_ReadsScope_FullWhenAbsent) {
+  auto full = service_->Verify(Sign(Header(), Claims()));
+  ASSERT_TRUE(full.ok()) << full.error().ToString();
+  EXPECT_EQ(full->scope, TokenScope::kFull);
+
+  Json claims = Claims();
+  claims["scope"] = "password_change";
+  auto restricted = service_->Verify(Sign(Header(), claims));
+  ASSERT_TRUE(restricted.ok()) << restricted.error().ToString();
+  EXPECT_EQ(restricted->scope, TokenScope::kPasswordChange);
+
+  auto issued =
+      service_->Issue("user:admin", "", 60, AuthMethod::kScram, TokenScope::kPasswordChange);
+  ASSERT_TRUE(issued.ok());
+  EXPECT_EQ(service_->Verify(issued->access_token.expose_chars())->scope,
+            TokenScope::kPasswordChange);
 }
 
 TEST_F(JwtVerifierTest, Verify_RefusesWrongIssuer) {
