@@ -42,12 +42,7 @@ nlohmann::json Describe(const IssuedToken& issued, const std::string& sub, const
 int Run() {
   auto token = test::SoftHsmToken::Create("weftkit-jwt-interop");
   if (token == nullptr) return 1;
-  pkcs11::HsmConfig config;
-  config.module_path = token->module_path();
-  config.token_label = token->label();
-  config.pin = token->pin_secret();
-  config.sessions = 1;
-  auto hsm = pkcs11::Hsm::Open(std::move(config));
+  auto hsm = token->OpenHsm(/*sessions=*/1);
   if (!hsm.ok()) return Fail(hsm.error());
   auto database = store::Database::Open(token->dir() / "kms.db");
   if (!database.ok()) return Fail(database.error());

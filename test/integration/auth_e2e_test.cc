@@ -393,12 +393,7 @@ TEST_F(AuthE2eTest, ExpiredToken_SignedWithTheServersOwnKey_IsRefused) {
   {
     // With kmsd stopped, mint a token with kmsd's own signing key and a clock an hour behind,
     // so that only its exp is wrong.
-    pkcs11::HsmConfig config;
-    config.module_path = kmsd_->token().module_path();
-    config.token_label = kmsd_->token().label();
-    config.pin = kmsd_->token().pin_secret();
-    config.sessions = 1;
-    auto hsm = pkcs11::Hsm::Open(std::move(config));
+    auto hsm = kmsd_->token().OpenHsm(/*sessions=*/1);
     ASSERT_TRUE(hsm.ok()) << hsm.error().ToString();
     auto database = store::Database::Open(kmsd_->dir() / "kms.db");
     ASSERT_TRUE(database.ok()) << database.error().ToString();

@@ -22,12 +22,7 @@ class KeyServiceTest : public ::testing::Test {
   void SetUp() override {
     token_ = test::SoftHsmToken::Create();
     ASSERT_NE(token_, nullptr);
-    pkcs11::HsmConfig config;
-    config.module_path = token_->module_path();
-    config.token_label = token_->label();
-    config.pin = token_->pin_secret();
-    config.sessions = 4;
-    auto hsm = pkcs11::Hsm::Open(std::move(config));
+    auto hsm = token_->OpenHsm();
     ASSERT_TRUE(hsm.ok()) << hsm.error().ToString();
     hsm_ = std::move(hsm).value();
     db_path_ = token_->dir() / "kms.db";

@@ -66,4 +66,17 @@ SoftHsmToken::~SoftHsmToken() {
   std::filesystem::remove_all(dir_, ignored);
 }
 
+pkcs11::HsmConfig SoftHsmToken::HsmConfigFor(std::size_t sessions) const {
+  pkcs11::HsmConfig config;
+  config.module_path = module_path();
+  config.token_label = label();
+  config.pin = pin_secret();
+  config.sessions = sessions;
+  return config;
+}
+
+Result<std::unique_ptr<pkcs11::Hsm>> SoftHsmToken::OpenHsm(std::size_t sessions) const {
+  return pkcs11::Hsm::Open(HsmConfigFor(sessions));
+}
+
 }  // namespace weftkit::test

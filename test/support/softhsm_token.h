@@ -14,6 +14,7 @@
 #include <string>
 
 #include "common/secret_bytes.h"
+#include "pkcs11/hsm.h"
 
 namespace weftkit::test {
 
@@ -39,6 +40,11 @@ class SoftHsmToken {
   const std::filesystem::path& dir() const { return dir_; }
   std::filesystem::path conf_path() const { return dir_ / "softhsm2.conf"; }
   std::filesystem::path token_dir() const { return dir_ / "tokens"; }
+
+  // The HsmConfig that opens this token by label with its user PIN.
+  pkcs11::HsmConfig HsmConfigFor(std::size_t sessions = 4) const;
+  // Opens this token through the project's PKCS#11 layer.
+  Result<std::unique_ptr<pkcs11::Hsm>> OpenHsm(std::size_t sessions = 4) const;
 
  private:
   SoftHsmToken(std::filesystem::path dir, std::string label, std::string pin, std::string so_pin)
