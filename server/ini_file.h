@@ -10,8 +10,8 @@
 //
 // Anything else is an error that names the line: a setting before the first section, a key
 // without '=', an empty value, a control character other than tab, an unterminated quote, a
-// section that appears twice, or a key set twice in one section. There is no interpolation, no include and
-// no continuation line, so what an operator reads is what the server gets.
+// section that appears twice, or a key set twice in one section. There is no interpolation, no
+// include and no continuation line, so what an operator reads is what the server gets.
 //
 // Which sections and keys exist is not this parser's business; LoadConfig (server/config.h)
 // refuses unknown ones.

@@ -17,8 +17,8 @@ class DekApiTest : public KmsdTest {
   }
 
   nlohmann::json Generate(const nlohmann::json& context = nlohmann::json::object()) {
-    HttpResponse response = Call(*engine_, "POST", "/v1/keys/orders/generate-data-key",
-                                 {{"context", context}});
+    HttpResponse response =
+        Call(*engine_, "POST", "/v1/keys/orders/generate-data-key", {{"context", context}});
     EXPECT_EQ(response.status, 200) << response.body;
     return Json(response);
   }
@@ -42,9 +42,8 @@ TEST_F(DekApiTest, GenerateThenUnwrap_ReturnsTheSameDek) {
 }
 
 TEST_F(DekApiTest, GenerateWithoutPlaintext_ReturnsOnlyTheWrappedForm) {
-  HttpResponse response = Call(*engine_, "POST",
-                               "/v1/keys/orders/generate-data-key-without-plaintext",
-                               {{"bytes", 16}});
+  HttpResponse response = Call(
+      *engine_, "POST", "/v1/keys/orders/generate-data-key-without-plaintext", {{"bytes", 16}});
   ASSERT_EQ(response.status, 200);
   nlohmann::json body = Json(response);
   EXPECT_FALSE(body.contains("plaintext"));
@@ -64,9 +63,8 @@ TEST_F(DekApiTest, WrapSuppliedDek_UnwrapsToIt) {
 
 TEST_F(DekApiTest, Unwrap_Fails_WithAnotherContext) {
   nlohmann::json generated = Generate({{"table", "a"}});
-  for (const nlohmann::json& other :
-       {nlohmann::json{{"table", "b"}}, nlohmann::json::object(),
-        nlohmann::json{{"table", "a"}, {"extra", "1"}}}) {
+  for (const nlohmann::json& other : {nlohmann::json{{"table", "b"}}, nlohmann::json::object(),
+                                      nlohmann::json{{"table", "a"}, {"extra", "1"}}}) {
     HttpResponse response = Unwrap(generated["wrapped"], other);
     EXPECT_EQ(response.status, 422);
     EXPECT_EQ(Code(response), "envelope_authentication_failed");
@@ -102,8 +100,8 @@ TEST_F(DekApiTest, DisabledVersion_RefusesUnwrap) {
 TEST_F(DekApiTest, Batch_OneBadItemFailsAlone) {
   nlohmann::json items = nlohmann::json::array();
   for (int i = 0; i < 1000; ++i) items.push_back({{"context", {{"page", std::to_string(i)}}}});
-  HttpResponse generated = Call(*engine_, "POST", "/v1/keys/orders/batch/generate-data-key",
-                                {{"items", items}});
+  HttpResponse generated =
+      Call(*engine_, "POST", "/v1/keys/orders/batch/generate-data-key", {{"items", items}});
   ASSERT_EQ(generated.status, 200);
   nlohmann::json results = Json(generated)["results"];
   ASSERT_EQ(results.size(), 1000u);
@@ -111,14 +109,14 @@ TEST_F(DekApiTest, Batch_OneBadItemFailsAlone) {
   nlohmann::json unwrap_items = nlohmann::json::array();
   for (int i = 0; i < 1000; ++i) {
     ASSERT_TRUE(results[i]["ok"].get<bool>());
-    unwrap_items.push_back({{"wrapped", results[i]["wrapped"]},
-                            {"context", {{"page", std::to_string(i)}}}});
+    unwrap_items.push_back(
+        {{"wrapped", results[i]["wrapped"]}, {"context", {{"page", std::to_string(i)}}}});
   }
   unwrap_items[500]["context"]["page"] = "wrong";
   unwrap_items[501]["wrapped"] = "not base64!";
   unwrap_items[502] = {{"wrapped", results[502]["wrapped"]}, {"contxt", {}}};
-  HttpResponse unwrapped = Call(*engine_, "POST", "/v1/keys/orders/batch/unwrap",
-                                {{"items", unwrap_items}});
+  HttpResponse unwrapped =
+      Call(*engine_, "POST", "/v1/keys/orders/batch/unwrap", {{"items", unwrap_items}});
   ASSERT_EQ(unwrapped.status, 200);
   nlohmann::json out = Json(unwrapped)["results"];
   ASSERT_EQ(out.size(), 1000u);
@@ -135,8 +133,8 @@ TEST_F(DekApiTest, Batch_OneBadItemFailsAlone) {
 TEST_F(DekApiTest, Batch_OverTheLimitIsRefusedWhole) {
   nlohmann::json items = nlohmann::json::array();
   for (int i = 0; i < 1001; ++i) items.push_back(nlohmann::json::object());
-  HttpResponse response = Call(*engine_, "POST", "/v1/keys/orders/batch/generate-data-key",
-                               {{"items", items}});
+  HttpResponse response =
+      Call(*engine_, "POST", "/v1/keys/orders/batch/generate-data-key", {{"items", items}});
   EXPECT_EQ(response.status, 413);
   EXPECT_EQ(Code(response), "batch_too_large");
 }
@@ -191,8 +189,8 @@ TEST_F(DekApiTest, BadInput_GetsAClearErrorAndIsNotEchoed) {
       {"/v1/keys/orders.missing/generate-data-key", "{}", 404, "key_not_found"},
   };
   for (const Case& test : cases) {
-    auto response = engine_->Send("POST", test.path, test.body,
-                                  {{"content-type", "application/json"}});
+    auto response =
+        engine_->Send("POST", test.path, test.body, {{"content-type", "application/json"}});
     ASSERT_TRUE(response.ok());
     EXPECT_EQ(response->status, test.status) << test.body;
     EXPECT_EQ(Code(*response), test.code) << test.body;
@@ -215,14 +213,14 @@ TEST_F(DekApiTest, Authorization_EnginesOwnKeysOnlyAndOfficersNeverUnwrap) {
   CreateKey("payments");
   EXPECT_EQ(Call(*engine_, "POST", "/v1/keys/payments/generate-data-key").status, 403);
   nlohmann::json generated = Generate();
-  HttpResponse officer_unwrap = Call(*officer_, "POST", "/v1/keys/orders/unwrap",
-                                     {{"wrapped", generated["wrapped"]}});
+  HttpResponse officer_unwrap =
+      Call(*officer_, "POST", "/v1/keys/orders/unwrap", {{"wrapped", generated["wrapped"]}});
   EXPECT_EQ(officer_unwrap.status, 403);
   auto admin = kmsd_->Client("admin");
   ASSERT_NE(admin, nullptr);
-  EXPECT_EQ(Call(*admin, "POST", "/v1/keys/orders/unwrap", {{"wrapped", generated["wrapped"]}})
-                .status,
-            403);
+  EXPECT_EQ(
+      Call(*admin, "POST", "/v1/keys/orders/unwrap", {{"wrapped", generated["wrapped"]}}).status,
+      403);
 }
 
 TEST_F(DekApiTest, Log_NeverContainsPinsOrPlaintexts) {

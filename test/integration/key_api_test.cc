@@ -23,9 +23,9 @@ std::string RunCommand(const std::string& command) {
 }
 
 TEST_F(KeyApiTest, CreateShowList_ReportVersionsAndState) {
-  HttpResponse created = Call(*officer_, "POST", "/v1/keys",
-                              {{"name", "orders"}, {"description", "orders DB"},
-                               {"rotation_period_s", 86400}});
+  HttpResponse created =
+      Call(*officer_, "POST", "/v1/keys",
+           {{"name", "orders"}, {"description", "orders DB"}, {"rotation_period_s", 86400}});
   ASSERT_EQ(created.status, 201) << created.body;
   nlohmann::json key = Json(created);
   EXPECT_EQ(key["primary_version"], 1);
@@ -50,9 +50,8 @@ TEST_F(KeyApiTest, CreateShowList_ReportVersionsAndState) {
 TEST_F(KeyApiTest, MasterKeyObject_IsSensitiveAndNeverExtractableInTheHsm) {
   CreateKey("orders");
   std::string listing = RunCommand("pkcs11-tool --module " + kmsd_->token().module_path() +
-                                   " --token-label " + kmsd_->token().label() +
-                                   " --login --pin " + kmsd_->token().pin() +
-                                   " --list-objects --type secrkey 2>&1");
+                                   " --token-label " + kmsd_->token().label() + " --login --pin " +
+                                   kmsd_->token().pin() + " --list-objects --type secrkey 2>&1");
   EXPECT_NE(listing.find("wk-mk/orders/v1/"), std::string::npos) << listing;
   EXPECT_NE(listing.find("sensitive"), std::string::npos) << listing;
   EXPECT_NE(listing.find("never extractable"), std::string::npos) << listing;
@@ -81,9 +80,8 @@ TEST_F(KeyApiTest, Rotate_ThenVersionStates_FollowTheLifecycle) {
   EXPECT_EQ(key["versions"][0]["state"], "disabled");
   EXPECT_EQ(Call(*officer_, "POST", "/v1/keys/orders/versions/1/enable").status, 200);
 
-  HttpResponse scheduled = Call(*officer_, "POST",
-                                "/v1/keys/orders/versions/1/schedule-destruction",
-                                {{"wait_s", 3600}});
+  HttpResponse scheduled = Call(
+      *officer_, "POST", "/v1/keys/orders/versions/1/schedule-destruction", {{"wait_s", 3600}});
   ASSERT_EQ(scheduled.status, 200);
   EXPECT_EQ(Json(scheduled)["versions"][0]["state"], "scheduled_for_destruction");
   EXPECT_FALSE(Json(scheduled)["versions"][0]["destroy_after"].is_null());
@@ -95,20 +93,21 @@ TEST_F(KeyApiTest, Rotate_ThenVersionStates_FollowTheLifecycle) {
 
 TEST_F(KeyApiTest, ScheduledVersion_IsDestroyedInTheHsmAfterItsWait) {
   CreateKey("orders");
-  nlohmann::json wrapped = Json(Call(*engine_, "POST",
-                                     "/v1/keys/orders/generate-data-key-without-plaintext"));
+  nlohmann::json wrapped =
+      Json(Call(*engine_, "POST", "/v1/keys/orders/generate-data-key-without-plaintext"));
   ASSERT_EQ(Call(*officer_, "POST", "/v1/keys/orders/rotate").status, 200);
-  ASSERT_EQ(Call(*officer_, "POST", "/v1/keys/orders/versions/1/schedule-destruction",
-                 {{"wait_s", 1}}).status,
-            200);
+  ASSERT_EQ(
+      Call(*officer_, "POST", "/v1/keys/orders/versions/1/schedule-destruction", {{"wait_s", 1}})
+          .status,
+      200);
   std::string state;
   for (int attempt = 0; attempt < 60 && state != "destroyed"; ++attempt) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     state = Json(Call(*officer_, "GET", "/v1/keys/orders"))["versions"][0]["state"];
   }
   ASSERT_EQ(state, "destroyed");
-  HttpResponse unwrap = Call(*engine_, "POST", "/v1/keys/orders/unwrap",
-                             {{"wrapped", wrapped["wrapped"]}});
+  HttpResponse unwrap =
+      Call(*engine_, "POST", "/v1/keys/orders/unwrap", {{"wrapped", wrapped["wrapped"]}});
   EXPECT_EQ(unwrap.status, 422);
   EXPECT_EQ(Code(unwrap), "key_version_destroyed");
   std::string listing = RunCommand("pkcs11-tool --module " + kmsd_->token().module_path() +
@@ -120,17 +119,17 @@ TEST_F(KeyApiTest, ScheduledVersion_IsDestroyedInTheHsmAfterItsWait) {
 
 TEST_F(KeyApiTest, Settings_MinDecryptVersionAndRotationPeriod) {
   CreateKey("orders");
-  nlohmann::json wrapped = Json(Call(*engine_, "POST",
-                                     "/v1/keys/orders/generate-data-key-without-plaintext"));
+  nlohmann::json wrapped =
+      Json(Call(*engine_, "POST", "/v1/keys/orders/generate-data-key-without-plaintext"));
   Call(*officer_, "POST", "/v1/keys/orders/rotate");
   HttpResponse updated = Call(*officer_, "PATCH", "/v1/keys/orders",
                               {{"min_decrypt_version", 2}, {"rotation_period_s", 3600}});
   ASSERT_EQ(updated.status, 200) << updated.body;
   EXPECT_EQ(Json(updated)["min_decrypt_version"], 2);
   EXPECT_EQ(Json(updated)["rotation_period_s"], 3600);
-  EXPECT_EQ(Code(Call(*engine_, "POST", "/v1/keys/orders/unwrap",
-                      {{"wrapped", wrapped["wrapped"]}})),
-            "key_version_below_minimum");
+  EXPECT_EQ(
+      Code(Call(*engine_, "POST", "/v1/keys/orders/unwrap", {{"wrapped", wrapped["wrapped"]}})),
+      "key_version_below_minimum");
   EXPECT_EQ(Code(Call(*officer_, "PATCH", "/v1/keys/orders", {{"min_decrypt_version", 3}})),
             "invalid_min_decrypt_version");
   EXPECT_EQ(Code(Call(*officer_, "PATCH", "/v1/keys/orders", {{"rotation_period_s", 5}})),
@@ -141,8 +140,8 @@ TEST_F(KeyApiTest, Settings_MinDecryptVersionAndRotationPeriod) {
 
 TEST_F(KeyApiTest, Restart_KeepsKeysVersionsAndOldEnvelopes) {
   CreateKey("orders");
-  nlohmann::json generated = Json(Call(*engine_, "POST", "/v1/keys/orders/generate-data-key",
-                                       {{"context", {{"table", "t"}}}}));
+  nlohmann::json generated = Json(
+      Call(*engine_, "POST", "/v1/keys/orders/generate-data-key", {{"context", {{"table", "t"}}}}));
   ASSERT_EQ(Call(*officer_, "POST", "/v1/keys/orders/rotate").status, 200);
 
   kmsd_->Restart();

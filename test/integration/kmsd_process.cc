@@ -39,14 +39,18 @@ std::map<std::string, std::map<std::string, std::string>> DefaultSettings(
     const SoftHsmToken& token) {
   return {
       {"server",
-       {{"listen", "127.0.0.1:0"}, {"port_file", "port"}, {"workers", "4"},
-        {"io_threads", "2"}, {"read_timeout_ms", "5000"}, {"drain_timeout_ms", "5000"}}},
+       {{"listen", "127.0.0.1:0"},
+        {"port_file", "port"},
+        {"workers", "4"},
+        {"io_threads", "2"},
+        {"read_timeout_ms", "5000"},
+        {"drain_timeout_ms", "5000"}}},
       {"tls",
-       {{"certificate", "pki/server.pem"}, {"private_key", "pki/server.key"},
+       {{"certificate", "pki/server.pem"},
+        {"private_key", "pki/server.key"},
         {"client_ca", "pki/ca.pem"}}},
       {"hsm",
-       {{"module", token.module_path()}, {"token_label", token.label()},
-        {"pin_file", "user.pin"}}},
+       {{"module", token.module_path()}, {"token_label", token.label()}, {"pin_file", "user.pin"}}},
       {"store", {{"path", "kms.db"}}},
       {"state", {{"directory", "."}}},
       {"keys", {{"auto_rotation_check_s", "1"}, {"destruction_wait_min_s", "1"}}},
@@ -68,8 +72,8 @@ std::unique_ptr<KmsdProcess> KmsdProcess::Start(KmsdOptions options) {
   process->dir_ = process->token_->dir() / "kmsd";
   std::filesystem::create_directories(process->dir_);
 
-  std::string pki_command = std::string(WEFTKIT_SOURCE_DIR) + "/tools/dev-pki.sh " +
-                            (process->dir_ / "pki").string();
+  std::string pki_command =
+      std::string(WEFTKIT_SOURCE_DIR) + "/tools/dev-pki.sh " + (process->dir_ / "pki").string();
   if (std::system(pki_command.c_str()) != 0) throw std::runtime_error("dev-pki.sh failed");
   WriteFile(process->dir_ / "user.pin", process->token_->pin() + "\n", 0600);
   if (options.prepare) options.prepare(options, process->dir_ / "pki");

@@ -34,8 +34,8 @@ class KmsdTest : public ::testing::Test {
   void Bind(const std::string& principal, const std::string& role) {
     HttpResponse created = Call(*admin_, "POST", "/v1/principals", {{"id", principal}});
     ASSERT_TRUE(created.status == 201 || created.status == 409) << created.body;
-    HttpResponse bound = Call(*admin_, "POST", "/v1/bindings",
-                              {{"principal", principal}, {"role", role}});
+    HttpResponse bound =
+        Call(*admin_, "POST", "/v1/bindings", {{"principal", principal}, {"role", role}});
     ASSERT_TRUE(bound.status == 200 || bound.status == 201) << bound.status << bound.body;
   }
 

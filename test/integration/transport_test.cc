@@ -47,8 +47,7 @@ TEST_F(TransportTest, NoClientCertificate_OnlyPublicRoutesAnswer) {
   HttpResponse keys = Call(*anonymous, "GET", "/v1/keys");
   EXPECT_EQ(keys.status, 401);
   EXPECT_EQ(Code(keys), "credentials_required");
-  EXPECT_EQ(Call(*anonymous, "POST", "/v1/keys/orders/unwrap", {{"wrapped", "AAAA"}}).status,
-            401);
+  EXPECT_EQ(Call(*anonymous, "POST", "/v1/keys/orders/unwrap", {{"wrapped", "AAAA"}}).status, 401);
   EXPECT_EQ(Call(*anonymous, "GET", "/metrics").status, 401);
 }
 
