@@ -6,7 +6,7 @@
 
 #include "auth/token_revocations.h"
 #include "store/statement.h"
-#include "test/store/temp_dir.h"
+#include "test/support/temp_dir.h"
 
 namespace weftkit::auth {
 namespace {

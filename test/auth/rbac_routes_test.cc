@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "auth/builtin_roles.h"
-#include "test/store/temp_dir.h"
+#include "test/support/temp_dir.h"
 
 namespace weftkit::api {
 namespace {

@@ -5,7 +5,7 @@
 #include "auth/builtin_roles.h"
 #include "auth/sqlite_rbac_store.h"
 #include "store/statement.h"
-#include "test/store/temp_dir.h"
+#include "test/support/temp_dir.h"
 
 namespace weftkit::auth {
 namespace {

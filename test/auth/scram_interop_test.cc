@@ -16,7 +16,7 @@
 #include "api/scram_routes.h"
 #include "auth/sqlite_password_store.h"
 #include "common/base64.h"
-#include "test/store/temp_dir.h"
+#include "test/support/temp_dir.h"
 
 extern char** environ;
 

@@ -8,7 +8,7 @@
 
 #include "auth/scram_bootstrap.h"
 #include "auth/sqlite_password_store.h"
-#include "test/store/temp_dir.h"
+#include "test/support/temp_dir.h"
 
 namespace weftkit::auth {
 namespace {

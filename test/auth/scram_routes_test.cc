@@ -10,7 +10,7 @@
 #include "auth/sqlite_password_store.h"
 #include "common/base64.h"
 #include "test/auth/scram_test_client.h"
-#include "test/store/temp_dir.h"
+#include "test/support/temp_dir.h"
 
 namespace weftkit::api {
 namespace {

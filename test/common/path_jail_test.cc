@@ -7,7 +7,7 @@
 
 #include <fstream>
 
-#include "test/store/temp_dir.h"
+#include "test/support/temp_dir.h"
 
 namespace weftkit {
 namespace {

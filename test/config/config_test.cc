@@ -12,6 +12,8 @@
 #include <set>
 #include <sstream>
 
+#include "test/support/temp_dir.h"
+
 namespace weftkit::server {
 namespace {
 
@@ -37,9 +39,9 @@ std::string ReadFile(const fs::path& path) {
 class ConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "weftkit-config-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    root_ = fs::canonical(pattern);
+    fs::path made = weftkit::testing::MakeTempDir("weftkit-config");
+    ASSERT_FALSE(made.empty());
+    root_ = fs::canonical(made);
     etc_ = root_ / "etc";
     state_ = root_ / "state";
     outside_ = root_ / "outside";

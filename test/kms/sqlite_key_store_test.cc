@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "store/migration.h"
-#include "test/store/temp_dir.h"
+#include "test/support/temp_dir.h"
 
 namespace weftkit::kms {
 namespace {

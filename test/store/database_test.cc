@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "store/statement.h"
-#include "test/store/temp_dir.h"
+#include "test/support/temp_dir.h"
 
 namespace weftkit::store {
 namespace {

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "store/statement.h"
-#include "test/store/temp_dir.h"
+#include "test/support/temp_dir.h"
 
 namespace weftkit::store {
 namespace {

@@ -8,7 +8,7 @@
 #include <limits>
 
 #include "store/database.h"
-#include "test/store/temp_dir.h"
+#include "test/support/temp_dir.h"
 
 namespace weftkit::store {
 namespace {

@@ -7,7 +7,7 @@
 
 #include "store/database.h"
 #include "store/statement.h"
-#include "test/store/temp_dir.h"
+#include "test/support/temp_dir.h"
 
 namespace weftkit::store {
 namespace {

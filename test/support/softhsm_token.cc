@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "pkcs11/hsm.h"
+#include "test/support/temp_dir.h"
 
 namespace weftkit::test {
 namespace {
@@ -38,13 +39,13 @@ bool WriteConfig(const std::filesystem::path& dir) {
 }  // namespace
 
 std::unique_ptr<SoftHsmToken> SoftHsmToken::Create(std::string label) {
-  std::string pattern = (std::filesystem::temp_directory_path() / "weftkit-softhsm-XXXXXX");
-  if (mkdtemp(pattern.data()) == nullptr) {
-    std::cerr << "SoftHsmToken: mkdtemp failed\n";
+  std::filesystem::path dir = testing::MakeTempDir("weftkit-softhsm");
+  if (dir.empty()) {
+    std::cerr << "SoftHsmToken: cannot make a temporary directory\n";
     return nullptr;
   }
   std::unique_ptr<SoftHsmToken> token(
-      new SoftHsmToken(pattern, std::move(label), RandomPin(), RandomPin()));
+      new SoftHsmToken(dir, std::move(label), RandomPin(), RandomPin()));
   if (token->pin_.empty() || !WriteConfig(token->dir_)) {
     std::cerr << "SoftHsmToken: cannot write the SoftHSM configuration\n";
     return nullptr;

@@ -5,17 +5,17 @@
 #include <iostream>
 #include <vector>
 
+#include "test/support/temp_dir.h"
+
 namespace weftkit::test {
 
 std::unique_ptr<TestPki> TestPki::Create() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "weftkit-pki-XXXXXX").string();
-  std::vector<char> buffer(pattern.begin(), pattern.end());
-  buffer.push_back('\0');
-  if (::mkdtemp(buffer.data()) == nullptr) {
-    std::cerr << "TestPki: mkdtemp failed\n";
+  std::filesystem::path dir = testing::MakeTempDir("weftkit-pki");
+  if (dir.empty()) {
+    std::cerr << "TestPki: cannot make a temporary directory\n";
     return nullptr;
   }
-  std::unique_ptr<TestPki> pki(new TestPki(buffer.data()));
+  std::unique_ptr<TestPki> pki(new TestPki(dir.string()));
   std::string command =
       "bash '" WEFTKIT_SOURCE_DIR "/tools/dev-pki.sh' '" + pki->dir_ + "' >/dev/null 2>&1";
   if (std::system(command.c_str()) != 0) {
