@@ -11,9 +11,10 @@
 #pragma once
 
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 
@@ -21,8 +22,7 @@ namespace weftkit::policy {
 
 // One reason a document was refused, pointing at the offending field.
 struct PolicyProblem {
-  std::string
-      pointer;  // RFC 6901 JSON Pointer into the submitted document, e.g. "/roles/2/inherits/0"
+  std::string pointer;  // RFC 6901 JSON Pointer into the submitted document, e.g. "/roles/2/inherits/0"
   std::string code;     // stable snake_case, e.g. "role_cycle", "undefined_role", "unknown_action"
   std::string message;  // for people; names the values involved
 };
