@@ -39,7 +39,11 @@ INSTANTIATE_TEST_SUITE_P(
         Canonical{"a > -1.5 AND b >= 0", "((a > -1.5) AND (b >= 0))"},
         Canonical{"a OR b AND c", "(a OR (b AND c))"},
         Canonical{"(a OR b) AND c", "((a OR b) AND c)"},
-        Canonical{"a AND b AND c", "((a AND b) AND c)"}, Canonical{"NOT a = 1", "(NOT (a = 1))"},
+        Canonical{"a AND b AND c", "(a AND b AND c)"},
+        Canonical{"(a AND b) AND c", "(a AND b AND c)"},
+        Canonical{"a or (b or (c or d))", "(a OR b OR c OR d)"},
+        Canonical{"a AND (b OR c) AND d", "(a AND (b OR c) AND d)"},
+        Canonical{"NOT a = 1", "(NOT (a = 1))"},
         Canonical{"not not archived", "(NOT (NOT archived))"},
         Canonical{"region IN ('eu', 'us')", "(region IN ('eu', 'us'))"},
         Canonical{"level not in (1,2,3)", "(level NOT IN (1, 2, 3))"},
@@ -110,11 +114,33 @@ TEST(PredicateLimitsTest, ParsePredicate_FailsTooDeep_ForDeepNot) {
 
 TEST(PredicateLimitsTest, ParsePredicate_FailsTooDeep_ForDeepParentheses) {
   const std::string ok =
-      std::string(kMaxPredicateDepth, '(') + "a" + std::string(kMaxPredicateDepth, ')');
+      std::string(kMaxPredicateNesting, '(') + "a" + std::string(kMaxPredicateNesting, ')');
   EXPECT_TRUE(ParsePredicate(ok).ok());
   const Result<Predicate> deeper = ParsePredicate("(" + ok + ")");
   ASSERT_FALSE(deeper.ok());
   EXPECT_EQ(deeper.error().code(), "predicate_too_deep");
+}
+
+TEST(PredicateLimitsTest, ParsePredicate_FailsTooDeep_ForDeepAlternatingOperators) {
+  // Each round adds an OR and the AND around it: two levels.
+  std::string text = "a";
+  for (std::size_t i = 0; i < kMaxPredicateDepth / 2; ++i) text = "b AND (c OR " + text + ")";
+  const Result<Predicate> ok = ParsePredicate(text);
+  ASSERT_TRUE(ok.ok()) << ok.error().ToString();
+  EXPECT_EQ((*ok)->depth, kMaxPredicateDepth);
+  const Result<Predicate> deeper = ParsePredicate("NOT (" + text + ")");
+  ASSERT_FALSE(deeper.ok());
+  EXPECT_EQ(deeper.error().code(), "predicate_too_deep");
+}
+
+TEST(PredicateLimitsTest, PrintPredicate_ParsesBack_AtTheDepthLimit) {
+  std::string text;
+  for (std::size_t i = 0; i < kMaxPredicateDepth - 1; ++i) text += "NOT ";
+  const Result<Predicate> parsed = ParsePredicate(text + "a = 1");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().ToString();
+  const Result<Predicate> reparsed = ParsePredicate(PrintPredicate(**parsed));
+  ASSERT_TRUE(reparsed.ok()) << reparsed.error().ToString();
+  EXPECT_TRUE(SamePredicate(**parsed, **reparsed));
 }
 
 TEST(PredicateLimitsTest, ParsePredicate_FailsTooLong_OverTheLengthLimit) {
@@ -143,7 +169,7 @@ TEST(PredicateCombinatorTest, MakeAndOr_PrintFullyParenthesised) {
   const Predicate a = *ParsePredicate("a = 1");
   const Predicate b = *ParsePredicate("b = 2 OR c = 3");
   EXPECT_EQ(PrintPredicate(*MakeAnd(MakeOr(a, b), MakeBoolean(true))),
-            "(((a = 1) OR ((b = 2) OR (c = 3))) AND TRUE)");
+            "(((a = 1) OR (b = 2) OR (c = 3)) AND TRUE)");
   EXPECT_EQ(PrintPredicate(*MakeBoolean(false)), "FALSE");
 }
 
@@ -151,7 +177,9 @@ TEST(PredicateCombinatorTest, SamePredicate_DistinguishesTrees) {
   EXPECT_TRUE(SamePredicate(**ParsePredicate("a = 1"), **ParsePredicate("(a=1)")));
   EXPECT_FALSE(SamePredicate(**ParsePredicate("a = 1"), **ParsePredicate("a = 2")));
   EXPECT_FALSE(SamePredicate(**ParsePredicate("a IS NULL"), **ParsePredicate("a IS NOT NULL")));
-  EXPECT_FALSE(SamePredicate(**ParsePredicate("(a OR b) OR c"), **ParsePredicate("a OR (b OR c)")));
+  EXPECT_TRUE(SamePredicate(**ParsePredicate("(a OR b) OR c"), **ParsePredicate("a OR (b OR c)")));
+  EXPECT_FALSE(
+      SamePredicate(**ParsePredicate("(a OR b) AND c"), **ParsePredicate("a OR (b AND c)")));
   EXPECT_FALSE(SamePredicate(**ParsePredicate("a = 'x'"), **ParsePredicate("a = x")));
 }
 
