@@ -184,7 +184,9 @@ class Validator {
       Report(pointer, "wrong_type", "expected an object");
       return false;
     }
-    for (const auto& [name, field] : value.items()) {
+    for (const auto& item : value.items()) {
+      const std::string& name = item.key();
+      const json& field = item.value();
       const auto spec = std::find_if(fields.begin(), fields.end(),
                                      [&](const FieldSpec& f) { return f.name == name; });
       const std::string at = pointer + "/" + EscapePointerToken(name);
