@@ -139,6 +139,9 @@ Decision Decide(const PolicyDocument& document, const AccessRequest& request) {
   const auto binding = document.bindings.find(request.principal);
   if (binding == document.bindings.end()) return Refuse("unbound_principal");
 
+  // TODO(#7): the held roles and the rules are searched per request, linear in the principal's
+  // roles and their rules; an index by (database type, action) built at validation would make
+  // decisions on large documents cheaper.
   const std::vector<HeldRole> held = HeldRoles(document, binding->second);
   Decision decision;
   std::optional<Match> match =
