@@ -62,6 +62,25 @@ TEST(ValidatePolicyTest, ValidatePolicy_GivesDocument_ForCompleteValidDocument) 
   EXPECT_NE(validation.document, nullptr);
 }
 
+TEST(ValidatePolicyTest, ValidatePolicy_AcceptsForwardReferences_ToLaterRoles) {
+  const PolicyValidation validation = ValidatePolicy(json::parse(R"json({
+    "format": "weftkit.policy/v1",
+    "roles": [{"name": "child", "inherits": ["parent"]}, {"name": "parent"}],
+    "bindings": [{"principal": "p", "roles": ["child"]}]})json"));
+  EXPECT_TRUE(validation.problems.empty());
+  EXPECT_NE(validation.document, nullptr);
+}
+
+TEST(ValidatePolicyTest, ValidatePolicy_ListsProblems_InNumericDocumentOrder) {
+  json document = {{"format", "weftkit.policy/v1"}, {"roles", json::array()}};
+  for (int i = 0; i < 12; ++i) document["roles"].push_back({{"name", "r" + std::to_string(i)}});
+  document["roles"][10]["inherits"] = {"ghost"};
+  document["roles"][2]["inherits"] = {"ghost"};
+  EXPECT_EQ(Problems(ValidatePolicy(document)),
+            (ProblemList{{"/roles/2/inherits/0", "undefined_role"},
+                         {"/roles/10/inherits/0", "undefined_role"}}));
+}
+
 TEST(ValidatePolicyTest, ValidatePolicy_FailsWrongType_ForNonObject) {
   EXPECT_EQ(Problems("[]"), (ProblemList{{"", "wrong_type"}}));
   EXPECT_EQ(Problems("null"), (ProblemList{{"", "wrong_type"}}));
