@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -181,6 +182,90 @@ TEST(PredicateCombinatorTest, SamePredicate_DistinguishesTrees) {
   EXPECT_FALSE(
       SamePredicate(**ParsePredicate("(a OR b) AND c"), **ParsePredicate("a OR (b AND c)")));
   EXPECT_FALSE(SamePredicate(**ParsePredicate("a = 'x'"), **ParsePredicate("a = x")));
+}
+
+// Writes random, well-typed predicates in varied spellings (case, spacing, redundant
+// parentheses), for the round-trip property below.
+class RandomPredicateWriter {
+ public:
+  explicit RandomPredicateWriter(unsigned seed) : random_(seed) {}
+
+  std::string Boolean(int depth) {
+    switch (depth <= 0 ? Pick(3) : Pick(7)) {
+      case 0:
+        return Comparison();
+      case 1:
+        return Value() + " " + Spaces() + Word(Pick(2) ? "NOT IN" : "IN") + " (" + List() + ")";
+      case 2:
+        return Column() + " " + Spaces() + Word(Pick(2) ? "IS NOT NULL" : "IS NULL");
+      case 3:
+        return Boolean(depth - 1) + " " + Word("AND") + " " + Boolean(depth - 1);
+      case 4:
+        return Boolean(depth - 1) + " " + Word("OR") + " " + Boolean(depth - 1);
+      case 5:
+        return Word("NOT") + " (" + Boolean(depth - 1) + ")";
+      default:
+        return "(" + Spaces() + Boolean(depth - 1) + Spaces() + ")";
+    }
+  }
+
+ private:
+  int Pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(random_); }
+
+  std::string Spaces() { return std::string(Pick(3), ' '); }
+
+  std::string Word(std::string word) {
+    if (Pick(2)) {
+      for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return word;
+  }
+
+  std::string Column() {
+    static const char* kColumns[] = {"tenant_id", "owner", "Region", "_x1", "level"};
+    return kColumns[Pick(5)];
+  }
+
+  // A text-typed or column value; literals are strings so that any two compare.
+  std::string Value() {
+    switch (Pick(4)) {
+      case 0:
+        return Column();
+      case 1:
+        return Word("CURRENT_PRINCIPAL") + "()";
+      case 2:
+        return Word("SESSION") + "('tenant')";
+      default:
+        return Pick(2) ? "'it''s'" : "'eu'";
+    }
+  }
+
+  std::string Comparison() {
+    static const char* kOperators[] = {"=", "<>", "<", "<=", ">", ">="};
+    return Column() + Spaces() + kOperators[Pick(6)] + Spaces() + Value();
+  }
+
+  std::string List() {
+    std::string out = Value();
+    for (int i = Pick(3); i > 0; --i) out += "," + Spaces() + Value();
+    return out;
+  }
+
+  std::mt19937 random_;
+};
+
+TEST(PredicateRoundTripTest, ParsePrintParse_GivesSameTree_ForRandomPredicates) {
+  RandomPredicateWriter writer(20261203);
+  for (int i = 0; i < 2000; ++i) {
+    const std::string text = writer.Boolean(5);
+    const Result<Predicate> parsed = ParsePredicate(text);
+    ASSERT_TRUE(parsed.ok()) << text << ": " << parsed.error().ToString();
+    const std::string printed = PrintPredicate(**parsed);
+    const Result<Predicate> reparsed = ParsePredicate(printed);
+    ASSERT_TRUE(reparsed.ok()) << printed << ": " << reparsed.error().ToString();
+    EXPECT_TRUE(SamePredicate(**parsed, **reparsed)) << text << " printed as " << printed;
+    EXPECT_EQ(PrintPredicate(**reparsed), printed);
+  }
 }
 
 }  // namespace
