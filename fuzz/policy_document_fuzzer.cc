@@ -9,7 +9,8 @@
 //   - for an accepted document, Decide on requests built from its own bindings and rules gives
 //     consistent answers: allowed exactly when the reason is "granted"; an answer that names a
 //     rule has a role path starting at a role bound to the principal; row predicates appear
-//     only on allowed relational requests and parse back to their own canonical text.
+//     only on allowed relational requests, their text is the canonical text of their tree, and
+//     it parses back to that tree.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -57,11 +58,13 @@ void CheckProblems(const json& input, const PolicyValidation& validation) {
   }
 }
 
-void CheckPredicate(const std::string& text) {
-  if (text.empty() || text.size() > kMaxPredicateLength) return;
-  const Result<Predicate> parsed = ParsePredicate(text);
+void CheckPredicate(const std::string& text, const Predicate& tree) {
+  FUZZ_CHECK(text.empty() == (tree == nullptr));
+  if (text.empty()) return;
+  FUZZ_CHECK(PrintPredicate(*tree) == text);
+  const Result<Predicate> parsed = ParsePredicate(text, std::max(text.size(), kMaxPredicateLength));
   FUZZ_CHECK(parsed.ok());
-  FUZZ_CHECK(PrintPredicate(**parsed) == text);
+  FUZZ_CHECK(SamePredicate(**parsed, *tree));
 }
 
 void CheckDecision(const json& document, const AccessRequest& request, const Decision& decision) {
@@ -80,8 +83,8 @@ void CheckDecision(const json& document, const AccessRequest& request, const Dec
   }
   const bool relational = decision.allowed && request.database_type == "relational";
   FUZZ_CHECK(relational || (decision.row_filter.empty() && decision.row_check.empty()));
-  CheckPredicate(decision.row_filter);
-  CheckPredicate(decision.row_check);
+  CheckPredicate(decision.row_filter, decision.row_filter_tree);
+  CheckPredicate(decision.row_check, decision.row_check_tree);
 }
 
 // Asks, for every principal bound, every action and resource pattern some rule names (the

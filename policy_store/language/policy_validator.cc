@@ -563,6 +563,12 @@ class Validator {
       Report(at, "invalid_predicate", predicate.error().code() + " " + predicate.error().detail());
       return nullptr;
     }
+    if ((*predicate)->depth > kMaxPolicyPredicateDepth) {
+      Report(at, "invalid_predicate",
+             "predicate_too_deep at offset 0: operators nested over 62 deep in a policy (two "
+             "levels are kept for combining policies)");
+      return nullptr;
+    }
     return *predicate;
   }
 

@@ -493,9 +493,10 @@ std::string PrintInfix(const PredicateNode& node, std::string_view op) {
 
 }  // namespace
 
-Result<Predicate> ParsePredicate(std::string_view text) {
-  if (text.size() > kMaxPredicateLength) {
-    return SyntaxError("predicate_too_long", kMaxPredicateLength, "longer than 4096 bytes");
+Result<Predicate> ParsePredicate(std::string_view text, std::size_t max_length) {
+  if (text.size() > max_length) {
+    return SyntaxError("predicate_too_long", max_length,
+                       "longer than " + std::to_string(max_length) + " bytes");
   }
   WK_ASSIGN_OR_RETURN(std::vector<Token> tokens, Lexer(text).Run());
   if (tokens.size() == 1) return SyntaxError("predicate_syntax", 0, "empty predicate");

@@ -30,6 +30,9 @@ inline constexpr std::size_t kMaxPredicateLength = 4096;
 // accepts that much source nesting, and canonical text always parses back.
 inline constexpr std::size_t kMaxPredicateDepth = 64;
 inline constexpr std::size_t kMaxPredicateNesting = 2 * kMaxPredicateDepth;
+// Deepest predicate a policy document may hold: combining policies (an OR inside an AND) adds
+// two levels, and combined predicates must stay within kMaxPredicateDepth.
+inline constexpr std::size_t kMaxPolicyPredicateDepth = kMaxPredicateDepth - 2;
 // Most values in one IN list, and longest literal, column or attribute name (bytes).
 inline constexpr std::size_t kMaxInListSize = 256;
 inline constexpr std::size_t kMaxPredicateTokenLength = 256;
@@ -63,13 +66,16 @@ struct PredicateNode {
   std::size_t depth = 0;  // operator nesting: 0 for a value, 1 + the deepest child otherwise
 };
 
-// Parses `text`. AND and OR chains become one node each, so "(a AND b) AND c" and
-// "a AND (b AND c)" give the same tree. On failure, kInvalidArgument with code "predicate_syntax"
-// (the text does not follow the grammar), "predicate_too_long", "predicate_too_deep" or
-// "predicate_type" (e.g. a number compared with a string, an ordering of booleans, `x = NULL`, a
-// literal operand of AND); the detail starts with "at offset <byte offset>: " and says what was
-// expected. The detail quotes no part of the text beyond single tokens.
-Result<Predicate> ParsePredicate(std::string_view text);
+// Parses `text`, refusing texts longer than `max_length` bytes (raise it only to re-parse
+// combined predicates, which may be longer than any one policy's). AND and OR chains become one
+// node each, so "(a AND b) AND c" and "a AND (b AND c)" give the same tree. On failure,
+// kInvalidArgument with code "predicate_syntax" (the text does not follow the grammar),
+// "predicate_too_long", "predicate_too_deep" or "predicate_type" (e.g. a number compared with a
+// string, an ordering of booleans, `x = NULL`, a literal operand of AND); the detail starts with
+// "at offset <byte offset>: " and says what was expected. The detail quotes no part of the text
+// beyond single tokens.
+Result<Predicate> ParsePredicate(std::string_view text,
+                                 std::size_t max_length = kMaxPredicateLength);
 
 // The canonical text of `predicate`: keywords upper case, function names lower case, single
 // spaces, every operator application wrapped in parentheses ("((a = 1) AND (b = 2) AND c)"),

@@ -154,6 +154,13 @@ TEST(PredicateLimitsTest, ParsePredicate_FailsTooLong_OverTheLengthLimit) {
   EXPECT_EQ(longer.error().code(), "predicate_too_long");
 }
 
+TEST(PredicateLimitsTest, ParsePredicate_AcceptsLongerText_WithRaisedLimit) {
+  std::string text = "a = 1";
+  while (text.size() <= kMaxPredicateLength) text += " OR a = 2";
+  EXPECT_EQ(ParsePredicate(text).error().code(), "predicate_too_long");
+  EXPECT_TRUE(ParsePredicate(text, text.size()).ok());
+}
+
 TEST(PredicateLimitsTest, ParsePredicate_FailsTooLong_ForLongTokenOrList) {
   const Result<Predicate> token = ParsePredicate("a = '" + std::string(300, 'x') + "'");
   ASSERT_FALSE(token.ok());
