@@ -105,11 +105,14 @@ bool HasType(const json& value, FieldType type) {
   return value.is_object();
 }
 
-// Quotes a value for a problem message, cut to a readable length.
+// Quotes a value for a problem message, cut to a readable length. The cut never splits a UTF-8
+// sequence: messages end up in JSON responses, whose encoder refuses broken UTF-8.
 std::string Quote(std::string_view value) {
   constexpr std::size_t kShown = 64;
   if (value.size() <= kShown) return "'" + std::string(value) + "'";
-  return "'" + std::string(value.substr(0, kShown)) + "...'";
+  std::size_t cut = kShown;
+  while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80) --cut;
+  return "'" + std::string(value.substr(0, cut)) + "...'";
 }
 
 bool IsValidName(std::string_view name) {
