@@ -68,7 +68,7 @@ bool Applies(const CompiledRowPolicy& policy, RowCommand command, const std::vec
 
 // PostgreSQL's combination: the OR of the permissive clauses, AND each restrictive clause; no
 // permissive clause at all means no row qualifies.
-std::string Combine(const std::vector<const CompiledRowPolicy*>& policies, bool check) {
+Predicate Combine(const std::vector<const CompiledRowPolicy*>& policies, bool check) {
   Predicate permissive;
   std::vector<Predicate> restrictive;
   for (const CompiledRowPolicy* policy : policies) {
@@ -81,10 +81,10 @@ std::string Combine(const std::vector<const CompiledRowPolicy*>& policies, bool 
       permissive = permissive ? MakeOr(permissive, clause) : clause;
     }
   }
-  if (!permissive) return PrintPredicate(*MakeBoolean(false));
+  if (!permissive) return MakeBoolean(false);
   Predicate combined = permissive;
   for (const Predicate& clause : restrictive) combined = MakeAnd(combined, clause);
-  return PrintPredicate(*combined);
+  return combined;
 }
 
 void AddRowSecurity(const PolicyDocument& document, const std::vector<HeldRole>& held,
@@ -100,8 +100,14 @@ void AddRowSecurity(const PolicyDocument& document, const std::vector<HeldRole>&
   for (const CompiledRowPolicy& policy : table->second) {
     if (Applies(policy, use->command, holds)) applicable.push_back(&policy);
   }
-  if (use->uses_filter) decision.row_filter = Combine(applicable, false);
-  if (use->uses_check) decision.row_check = Combine(applicable, true);
+  if (use->uses_filter) {
+    decision.row_filter_tree = Combine(applicable, false);
+    decision.row_filter = PrintPredicate(*decision.row_filter_tree);
+  }
+  if (use->uses_check) {
+    decision.row_check_tree = Combine(applicable, true);
+    decision.row_check = PrintPredicate(*decision.row_check_tree);
+  }
 }
 
 Decision Refuse(std::string reason) {
@@ -139,6 +145,9 @@ Decision Decide(const PolicyDocument& document, const AccessRequest& request) {
   const auto binding = document.bindings.find(request.principal);
   if (binding == document.bindings.end()) return Refuse("unbound_principal");
 
+  // TODO(#7): the held roles and the rules are searched per request, linear in the principal's
+  // roles and their rules; an index by (database type, action) built at validation would make
+  // decisions on large documents cheaper.
   const std::vector<HeldRole> held = HeldRoles(document, binding->second);
   Decision decision;
   std::optional<Match> match =

@@ -1,9 +1,13 @@
 // ValidatePolicy: checks a whole document, collecting every problem, and compiles it for Decide.
 #include <algorithm>
 #include <cctype>
+#include <map>
+#include <optional>
 #include <set>
 #include <span>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "policy_store/language/json_pointer.h"
 #include "policy_store/language/policy_document.h"
@@ -184,7 +188,9 @@ class Validator {
       Report(pointer, "wrong_type", "expected an object");
       return false;
     }
-    for (const auto& [name, field] : value.items()) {
+    for (const auto& item : value.items()) {
+      const std::string& name = item.key();
+      const json& field = item.value();
       const auto spec = std::find_if(fields.begin(), fields.end(),
                                      [&](const FieldSpec& f) { return f.name == name; });
       const std::string at = pointer + "/" + EscapePointerToken(name);
@@ -557,6 +563,12 @@ class Validator {
       Report(at, "invalid_predicate", predicate.error().code() + " " + predicate.error().detail());
       return nullptr;
     }
+    if ((*predicate)->depth > kMaxPolicyPredicateDepth) {
+      Report(at, "invalid_predicate",
+             "predicate_too_deep at offset 0: operators nested over 62 deep in a policy (two "
+             "levels are kept for combining policies)");
+      return nullptr;
+    }
     return *predicate;
   }
 
@@ -584,9 +596,14 @@ class Validator {
 
   // A role that holds two roles of one constraint makes every principal bound to it a
   // violation, so it is reported at the role; a binding is reported only when its roles
-  // conflict with each other.
+  // conflict with each other. A binding of one role holds what that role holds, so only
+  // bindings of several roles need a look of their own.
   void CheckSeparationOfDuty() {
     if (constraints_.empty()) return;
+    constraints_of_role_.assign(compiled_.roles.size(), {});
+    for (std::size_t c = 0; c < constraints_.size(); ++c) {
+      for (std::size_t role : constraints_[c].roles) constraints_of_role_[role].push_back(c);
+    }
     std::vector<bool> role_conflicts(compiled_.roles.size(), false);
     for (std::size_t r = 0; r < compiled_.roles.size(); ++r) {
       if (compiled_.roles[r].name.empty()) continue;
@@ -596,30 +613,31 @@ class Validator {
     for (const Binding& binding : bindings_) {
       const bool explained = std::any_of(binding.roles.begin(), binding.roles.end(),
                                          [&](std::size_t r) { return role_conflicts[r]; });
-      if (explained) continue;
+      if (explained || binding.roles.size() < 2) continue;
       CheckHolder(binding.roles, binding.pointer + "/roles",
                   "principal " + Quote(binding.principal));
     }
   }
 
+  // Reports every constraint of which the holder of `direct` holds two or more roles.
+  // TODO(#7): a role's held set is recomputed for every role and binding; documents with
+  // thousands of roles in deep hierarchies would validate faster with a memoised closure.
   bool CheckHolder(const std::vector<std::size_t>& direct, const std::string& pointer,
                    const std::string& holder) {
     const std::vector<HeldRole> held = HeldRoles(compiled_, direct);
+    std::map<std::size_t, std::vector<std::size_t>> hits;  // constraint -> indexes into held
+    for (std::size_t h = 0; h < held.size(); ++h) {
+      for (std::size_t c : constraints_of_role_[held[h].role]) hits[c].push_back(h);
+    }
     bool violated = false;
-    for (const Constraint& constraint : constraints_) {
-      std::vector<std::size_t> hits;  // indexes into held
-      for (std::size_t h = 0; h < held.size(); ++h) {
-        if (std::find(constraint.roles.begin(), constraint.roles.end(), held[h].role) !=
-            constraint.roles.end()) {
-          hits.push_back(h);
-        }
-      }
-      if (hits.size() < 2) continue;
+    for (const auto& [c, held_indexes] : hits) {
+      if (held_indexes.size() < 2) continue;
       violated = true;
+      const Constraint& constraint = constraints_[c];
       Report(pointer, "separation_of_duty_violation",
-             holder + " holds " + PathText(held, hits[0]) + " and " + PathText(held, hits[1]) +
-                 ", which constraint " + Quote(constraint.name) + " (" + constraint.pointer +
-                 ") forbids together");
+             holder + " holds " + PathText(held, held_indexes[0]) + " and " +
+                 PathText(held, held_indexes[1]) + ", which constraint " + Quote(constraint.name) +
+                 " (" + constraint.pointer + ") forbids together");
     }
     return violated;
   }
@@ -654,6 +672,7 @@ class Validator {
   std::map<std::pair<std::size_t, std::size_t>, std::string> inherit_pointers_;
   std::vector<Binding> bindings_;
   std::vector<Constraint> constraints_;
+  std::vector<std::vector<std::size_t>> constraints_of_role_;  // role -> constraints naming it
   std::vector<PolicyProblem> problems_;
   bool has_cycle_ = false;
 };

@@ -38,8 +38,22 @@ Predicate MakeNode(PredicateKind kind, std::string text, std::vector<Predicate> 
   node->kind = kind;
   node->text = std::move(text);
   node->negated = negated;
+  for (const Predicate& child : children) node->depth = std::max(node->depth, child->depth + 1);
   node->children = std::move(children);
   return node;
+}
+
+// An AND or OR of `operands`, taking in the operands of any operand of the same kind.
+Predicate MakeChain(PredicateKind kind, const std::vector<Predicate>& operands) {
+  std::vector<Predicate> children;
+  for (const Predicate& operand : operands) {
+    if (operand->kind == kind) {
+      children.insert(children.end(), operand->children.begin(), operand->children.end());
+    } else {
+      children.push_back(operand);
+    }
+  }
+  return MakeNode(kind, "", std::move(children));
 }
 
 std::string Upper(std::string_view word) {
@@ -218,10 +232,18 @@ class Parser {
   }
 
   Status Enter(std::size_t offset) {
-    if (++depth_ > kMaxPredicateDepth) {
-      return SyntaxError("predicate_too_deep", offset, "nested deeper than 64 levels");
+    if (++depth_ > kMaxPredicateNesting) {
+      return SyntaxError("predicate_too_deep", offset, "parentheses and NOT nested over 128 deep");
     }
     return OkStatus();
+  }
+
+  // Every operator node goes through here, so no tree is deeper than the documented limit.
+  static Result<Typed> Built(Predicate node, std::size_t offset) {
+    if (node->depth > kMaxPredicateDepth) {
+      return SyntaxError("predicate_too_deep", offset, "operators nested over 64 deep");
+    }
+    return Typed{std::move(node), ValueType::kBoolean, offset};
   }
 
   static Status RequireBoolean(const Typed& operand, std::string_view role) {
@@ -238,16 +260,18 @@ class Parser {
 
   Result<Typed> ParseChain(std::string_view keyword, Result<Typed> (Parser::*operand)(),
                            PredicateKind kind) {
-    WK_ASSIGN_OR_RETURN(Typed left, (this->*operand)());
+    WK_ASSIGN_OR_RETURN(Typed first, (this->*operand)());
+    if (!PeekKeyword(keyword)) return first;
+    const std::string role = "an operand of " + std::string(keyword);
+    WK_RETURN_IF_ERROR(RequireBoolean(first, role));
+    std::vector<Predicate> operands = {first.node};
     while (PeekKeyword(keyword)) {
       Take();
-      WK_ASSIGN_OR_RETURN(Typed right, (this->*operand)());
-      const std::string role = "an operand of " + std::string(keyword);
-      WK_RETURN_IF_ERROR(RequireBoolean(left, role));
-      WK_RETURN_IF_ERROR(RequireBoolean(right, role));
-      left = Typed{MakeNode(kind, "", {left.node, right.node}), ValueType::kBoolean, left.offset};
+      WK_ASSIGN_OR_RETURN(Typed next, (this->*operand)());
+      WK_RETURN_IF_ERROR(RequireBoolean(next, role));
+      operands.push_back(next.node);
     }
-    return left;
+    return Built(MakeChain(kind, operands), first.offset);
   }
 
   // not_expr = "NOT" not_expr | test
@@ -258,7 +282,7 @@ class Parser {
     WK_ASSIGN_OR_RETURN(Typed operand, ParseNot());
     --depth_;
     WK_RETURN_IF_ERROR(RequireBoolean(operand, "the operand of NOT"));
-    return Typed{MakeNode(PredicateKind::kNot, "", {operand.node}), ValueType::kBoolean, offset};
+    return Built(MakeNode(PredicateKind::kNot, "", {operand.node}), offset);
   }
 
   // test = operand [ comp_op operand | ["NOT"] "IN" "(" list ")" | "IS" ["NOT"] "NULL" ]
@@ -276,8 +300,7 @@ class Parser {
     const Token op = Take();
     WK_ASSIGN_OR_RETURN(Typed right, ParseOperand());
     WK_RETURN_IF_ERROR(CheckComparison(left, right, op));
-    return Typed{MakeNode(PredicateKind::kCompare, op.text, {left.node, right.node}),
-                 ValueType::kBoolean, left.offset};
+    return Built(MakeNode(PredicateKind::kCompare, op.text, {left.node, right.node}), left.offset);
   }
 
   static Status CheckComparison(const Typed& left, const Typed& right, const Token& op) {
@@ -325,8 +348,7 @@ class Parser {
         return SyntaxError("predicate_syntax", separator.offset, "expected ',' or ')' in IN list");
       }
     }
-    return Typed{MakeNode(PredicateKind::kIn, "", std::move(children), negated),
-                 ValueType::kBoolean, left.offset};
+    return Built(MakeNode(PredicateKind::kIn, "", std::move(children), negated), left.offset);
   }
 
   static Status CheckInItem(const Typed& left, const Typed& item) {
@@ -349,8 +371,7 @@ class Parser {
       return SyntaxError("predicate_syntax", Peek().offset, "expected NULL after IS");
     }
     Take();
-    return Typed{MakeNode(PredicateKind::kIsNull, "", {left.node}, negated), ValueType::kBoolean,
-                 left.offset};
+    return Built(MakeNode(PredicateKind::kIsNull, "", {left.node}, negated), left.offset);
   }
 
   // operand = literal | function | column | "(" or_expr ")"
@@ -460,16 +481,22 @@ std::string PrintList(const std::vector<Predicate>& children) {
   return out;
 }
 
-std::string PrintBinary(const PredicateNode& node, std::string_view op) {
-  return "(" + PrintPredicate(*node.children[0]) + " " + std::string(op) + " " +
-         PrintPredicate(*node.children[1]) + ")";
+// "(a <op> b <op> c ...)": comparisons have two operands, AND and OR two or more.
+std::string PrintInfix(const PredicateNode& node, std::string_view op) {
+  std::string out = "(";
+  for (std::size_t i = 0; i < node.children.size(); ++i) {
+    if (i > 0) out += " " + std::string(op) + " ";
+    out += PrintPredicate(*node.children[i]);
+  }
+  return out + ")";
 }
 
 }  // namespace
 
-Result<Predicate> ParsePredicate(std::string_view text) {
-  if (text.size() > kMaxPredicateLength) {
-    return SyntaxError("predicate_too_long", kMaxPredicateLength, "longer than 4096 bytes");
+Result<Predicate> ParsePredicate(std::string_view text, std::size_t max_length) {
+  if (text.size() > max_length) {
+    return SyntaxError("predicate_too_long", max_length,
+                       "longer than " + std::to_string(max_length) + " bytes");
   }
   WK_ASSIGN_OR_RETURN(std::vector<Token> tokens, Lexer(text).Run());
   if (tokens.size() == 1) return SyntaxError("predicate_syntax", 0, "empty predicate");
@@ -491,7 +518,7 @@ std::string PrintPredicate(const PredicateNode& node) {
     case PredicateKind::kSession:
       return "session(" + QuoteString(node.text) + ")";
     case PredicateKind::kCompare:
-      return PrintBinary(node, node.text);
+      return PrintInfix(node, node.text);
     case PredicateKind::kIn:
       return "(" + PrintPredicate(*node.children[0]) + (node.negated ? " NOT IN (" : " IN (") +
              PrintList(node.children) + "))";
@@ -499,9 +526,9 @@ std::string PrintPredicate(const PredicateNode& node) {
       return "(" + PrintPredicate(*node.children[0]) +
              (node.negated ? " IS NOT NULL)" : " IS NULL)");
     case PredicateKind::kAnd:
-      return PrintBinary(node, "AND");
+      return PrintInfix(node, "AND");
     case PredicateKind::kOr:
-      return PrintBinary(node, "OR");
+      return PrintInfix(node, "OR");
     case PredicateKind::kNot:
       return "(NOT " + PrintPredicate(*node.children[0]) + ")";
   }
@@ -520,11 +547,11 @@ bool SamePredicate(const PredicateNode& a, const PredicateNode& b) {
 }
 
 Predicate MakeAnd(Predicate left, Predicate right) {
-  return MakeNode(PredicateKind::kAnd, "", {std::move(left), std::move(right)});
+  return MakeChain(PredicateKind::kAnd, {std::move(left), std::move(right)});
 }
 
 Predicate MakeOr(Predicate left, Predicate right) {
-  return MakeNode(PredicateKind::kOr, "", {std::move(left), std::move(right)});
+  return MakeChain(PredicateKind::kOr, {std::move(left), std::move(right)});
 }
 
 Predicate MakeBoolean(bool value) {

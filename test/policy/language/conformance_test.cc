@@ -56,8 +56,15 @@ TEST_P(ConformanceDecisionTest, Decide_GivesExpectedDecision_ForEveryCase) {
     SCOPED_TRACE(test_case.at("name").get<std::string>());
     const Result<AccessRequest> request = ParseAccessRequest(test_case.at("request"));
     ASSERT_TRUE(request.ok()) << request.error().ToString();
-    const json decision = DecisionToJson(Decide(*validation.document, *request));
-    EXPECT_EQ(decision, test_case.at("expected")) << decision.dump(2);
+    const Decision decision = Decide(*validation.document, *request);
+    const json decision_json = DecisionToJson(decision);
+    EXPECT_EQ(decision_json, test_case.at("expected")) << decision_json.dump(2);
+
+    // The trees an engine may take instead of the text print as that text.
+    EXPECT_EQ(decision.row_filter_tree ? PrintPredicate(*decision.row_filter_tree) : "",
+              decision.row_filter);
+    EXPECT_EQ(decision.row_check_tree ? PrintPredicate(*decision.row_check_tree) : "",
+              decision.row_check);
   }
 }
 

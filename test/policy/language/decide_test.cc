@@ -85,6 +85,27 @@ TEST(DecideTest, Decide_GivesNoPredicates_ForNonRelationalTypes) {
   EXPECT_TRUE(decision.allowed);
   EXPECT_EQ(decision.row_filter, "");
   EXPECT_EQ(decision.row_check, "");
+  EXPECT_EQ(decision.row_filter_tree, nullptr);
+  EXPECT_EQ(decision.row_check_tree, nullptr);
+}
+
+TEST(DecideTest, Decide_GivesPredicateTrees_MatchingTheText) {
+  const auto document = Compile(json::parse(R"json({
+      "format": "weftkit.policy/v1",
+      "roles": [{"name": "r", "grants": [
+        {"database_type": "relational", "actions": ["update"], "resources": ["s.t"]}]}],
+      "bindings": [{"principal": "u", "roles": ["r"]}],
+      "row_security": [
+        {"name": "p", "table": "s.t", "using": "a = 1", "with_check": "b = 2"},
+        {"name": "q", "table": "s.t", "type": "restrictive", "using": "c IS NULL"}]})json"));
+  ASSERT_NE(document, nullptr);
+  const Decision decision = Decide(*document, AccessRequest{"u", "relational", "update", "s.t"});
+  ASSERT_NE(decision.row_filter_tree, nullptr);
+  ASSERT_NE(decision.row_check_tree, nullptr);
+  EXPECT_EQ(decision.row_filter, "((a = 1) AND (c IS NULL))");
+  EXPECT_EQ(decision.row_check, "((b = 2) AND (c IS NULL))");
+  EXPECT_TRUE(SamePredicate(*decision.row_filter_tree, **ParsePredicate(decision.row_filter)));
+  EXPECT_TRUE(SamePredicate(*decision.row_check_tree, **ParsePredicate(decision.row_check)));
 }
 
 TEST(DecisionToJsonTest, DecisionToJson_HasEveryField_AlwaysPresent) {

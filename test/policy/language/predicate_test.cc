@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -39,7 +40,11 @@ INSTANTIATE_TEST_SUITE_P(
         Canonical{"a > -1.5 AND b >= 0", "((a > -1.5) AND (b >= 0))"},
         Canonical{"a OR b AND c", "(a OR (b AND c))"},
         Canonical{"(a OR b) AND c", "((a OR b) AND c)"},
-        Canonical{"a AND b AND c", "((a AND b) AND c)"}, Canonical{"NOT a = 1", "(NOT (a = 1))"},
+        Canonical{"a AND b AND c", "(a AND b AND c)"},
+        Canonical{"(a AND b) AND c", "(a AND b AND c)"},
+        Canonical{"a or (b or (c or d))", "(a OR b OR c OR d)"},
+        Canonical{"a AND (b OR c) AND d", "(a AND (b OR c) AND d)"},
+        Canonical{"NOT a = 1", "(NOT (a = 1))"},
         Canonical{"not not archived", "(NOT (NOT archived))"},
         Canonical{"region IN ('eu', 'us')", "(region IN ('eu', 'us'))"},
         Canonical{"level not in (1,2,3)", "(level NOT IN (1, 2, 3))"},
@@ -110,11 +115,33 @@ TEST(PredicateLimitsTest, ParsePredicate_FailsTooDeep_ForDeepNot) {
 
 TEST(PredicateLimitsTest, ParsePredicate_FailsTooDeep_ForDeepParentheses) {
   const std::string ok =
-      std::string(kMaxPredicateDepth, '(') + "a" + std::string(kMaxPredicateDepth, ')');
+      std::string(kMaxPredicateNesting, '(') + "a" + std::string(kMaxPredicateNesting, ')');
   EXPECT_TRUE(ParsePredicate(ok).ok());
   const Result<Predicate> deeper = ParsePredicate("(" + ok + ")");
   ASSERT_FALSE(deeper.ok());
   EXPECT_EQ(deeper.error().code(), "predicate_too_deep");
+}
+
+TEST(PredicateLimitsTest, ParsePredicate_FailsTooDeep_ForDeepAlternatingOperators) {
+  // Each round adds an OR and the AND around it: two levels.
+  std::string text = "a";
+  for (std::size_t i = 0; i < kMaxPredicateDepth / 2; ++i) text = "b AND (c OR " + text + ")";
+  const Result<Predicate> ok = ParsePredicate(text);
+  ASSERT_TRUE(ok.ok()) << ok.error().ToString();
+  EXPECT_EQ((*ok)->depth, kMaxPredicateDepth);
+  const Result<Predicate> deeper = ParsePredicate("NOT (" + text + ")");
+  ASSERT_FALSE(deeper.ok());
+  EXPECT_EQ(deeper.error().code(), "predicate_too_deep");
+}
+
+TEST(PredicateLimitsTest, PrintPredicate_ParsesBack_AtTheDepthLimit) {
+  std::string text;
+  for (std::size_t i = 0; i < kMaxPredicateDepth - 1; ++i) text += "NOT ";
+  const Result<Predicate> parsed = ParsePredicate(text + "a = 1");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().ToString();
+  const Result<Predicate> reparsed = ParsePredicate(PrintPredicate(**parsed));
+  ASSERT_TRUE(reparsed.ok()) << reparsed.error().ToString();
+  EXPECT_TRUE(SamePredicate(**parsed, **reparsed));
 }
 
 TEST(PredicateLimitsTest, ParsePredicate_FailsTooLong_OverTheLengthLimit) {
@@ -125,6 +152,13 @@ TEST(PredicateLimitsTest, ParsePredicate_FailsTooLong_OverTheLengthLimit) {
   const Result<Predicate> longer = ParsePredicate(text + " ");
   ASSERT_FALSE(longer.ok());
   EXPECT_EQ(longer.error().code(), "predicate_too_long");
+}
+
+TEST(PredicateLimitsTest, ParsePredicate_AcceptsLongerText_WithRaisedLimit) {
+  std::string text = "a = 1";
+  while (text.size() <= kMaxPredicateLength) text += " OR a = 2";
+  EXPECT_EQ(ParsePredicate(text).error().code(), "predicate_too_long");
+  EXPECT_TRUE(ParsePredicate(text, text.size()).ok());
 }
 
 TEST(PredicateLimitsTest, ParsePredicate_FailsTooLong_ForLongTokenOrList) {
@@ -143,7 +177,7 @@ TEST(PredicateCombinatorTest, MakeAndOr_PrintFullyParenthesised) {
   const Predicate a = *ParsePredicate("a = 1");
   const Predicate b = *ParsePredicate("b = 2 OR c = 3");
   EXPECT_EQ(PrintPredicate(*MakeAnd(MakeOr(a, b), MakeBoolean(true))),
-            "(((a = 1) OR ((b = 2) OR (c = 3))) AND TRUE)");
+            "(((a = 1) OR (b = 2) OR (c = 3)) AND TRUE)");
   EXPECT_EQ(PrintPredicate(*MakeBoolean(false)), "FALSE");
 }
 
@@ -151,8 +185,94 @@ TEST(PredicateCombinatorTest, SamePredicate_DistinguishesTrees) {
   EXPECT_TRUE(SamePredicate(**ParsePredicate("a = 1"), **ParsePredicate("(a=1)")));
   EXPECT_FALSE(SamePredicate(**ParsePredicate("a = 1"), **ParsePredicate("a = 2")));
   EXPECT_FALSE(SamePredicate(**ParsePredicate("a IS NULL"), **ParsePredicate("a IS NOT NULL")));
-  EXPECT_FALSE(SamePredicate(**ParsePredicate("(a OR b) OR c"), **ParsePredicate("a OR (b OR c)")));
+  EXPECT_TRUE(SamePredicate(**ParsePredicate("(a OR b) OR c"), **ParsePredicate("a OR (b OR c)")));
+  EXPECT_FALSE(
+      SamePredicate(**ParsePredicate("(a OR b) AND c"), **ParsePredicate("a OR (b AND c)")));
   EXPECT_FALSE(SamePredicate(**ParsePredicate("a = 'x'"), **ParsePredicate("a = x")));
+}
+
+// Writes random, well-typed predicates in varied spellings (case, spacing, redundant
+// parentheses), for the round-trip property below.
+class RandomPredicateWriter {
+ public:
+  explicit RandomPredicateWriter(unsigned seed) : random_(seed) {}
+
+  std::string Boolean(int depth) {
+    switch (depth <= 0 ? Pick(3) : Pick(7)) {
+      case 0:
+        return Comparison();
+      case 1:
+        return Value() + " " + Spaces() + Word(Pick(2) ? "NOT IN" : "IN") + " (" + List() + ")";
+      case 2:
+        return Column() + " " + Spaces() + Word(Pick(2) ? "IS NOT NULL" : "IS NULL");
+      case 3:
+        return Boolean(depth - 1) + " " + Word("AND") + " " + Boolean(depth - 1);
+      case 4:
+        return Boolean(depth - 1) + " " + Word("OR") + " " + Boolean(depth - 1);
+      case 5:
+        return Word("NOT") + " (" + Boolean(depth - 1) + ")";
+      default:
+        return "(" + Spaces() + Boolean(depth - 1) + Spaces() + ")";
+    }
+  }
+
+ private:
+  int Pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(random_); }
+
+  std::string Spaces() { return std::string(Pick(3), ' '); }
+
+  std::string Word(std::string word) {
+    if (Pick(2)) {
+      for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return word;
+  }
+
+  std::string Column() {
+    static const char* kColumns[] = {"tenant_id", "owner", "Region", "_x1", "level"};
+    return kColumns[Pick(5)];
+  }
+
+  // A text-typed or column value; literals are strings so that any two compare.
+  std::string Value() {
+    switch (Pick(4)) {
+      case 0:
+        return Column();
+      case 1:
+        return Word("CURRENT_PRINCIPAL") + "()";
+      case 2:
+        return Word("SESSION") + "('tenant')";
+      default:
+        return Pick(2) ? "'it''s'" : "'eu'";
+    }
+  }
+
+  std::string Comparison() {
+    static const char* kOperators[] = {"=", "<>", "<", "<=", ">", ">="};
+    return Column() + Spaces() + kOperators[Pick(6)] + Spaces() + Value();
+  }
+
+  std::string List() {
+    std::string out = Value();
+    for (int i = Pick(3); i > 0; --i) out += "," + Spaces() + Value();
+    return out;
+  }
+
+  std::mt19937 random_;
+};
+
+TEST(PredicateRoundTripTest, ParsePrintParse_GivesSameTree_ForRandomPredicates) {
+  RandomPredicateWriter writer(20261203);
+  for (int i = 0; i < 2000; ++i) {
+    const std::string text = writer.Boolean(5);
+    const Result<Predicate> parsed = ParsePredicate(text);
+    ASSERT_TRUE(parsed.ok()) << text << ": " << parsed.error().ToString();
+    const std::string printed = PrintPredicate(**parsed);
+    const Result<Predicate> reparsed = ParsePredicate(printed);
+    ASSERT_TRUE(reparsed.ok()) << printed << ": " << reparsed.error().ToString();
+    EXPECT_TRUE(SamePredicate(**parsed, **reparsed)) << text << " printed as " << printed;
+    EXPECT_EQ(PrintPredicate(**reparsed), printed);
+  }
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "policy_store/language/policy_language.h"
 #include "policy_store/language/policy_limits.h"
+#include "policy_store/language/predicate.h"
 
 namespace weftkit::policy {
 namespace {
@@ -60,6 +61,25 @@ TEST(ValidatePolicyTest, ValidatePolicy_GivesDocument_ForCompleteValidDocument) 
   })json"));
   EXPECT_TRUE(validation.problems.empty()) << validation.problems.front().message;
   EXPECT_NE(validation.document, nullptr);
+}
+
+TEST(ValidatePolicyTest, ValidatePolicy_AcceptsForwardReferences_ToLaterRoles) {
+  const PolicyValidation validation = ValidatePolicy(json::parse(R"json({
+    "format": "weftkit.policy/v1",
+    "roles": [{"name": "child", "inherits": ["parent"]}, {"name": "parent"}],
+    "bindings": [{"principal": "p", "roles": ["child"]}]})json"));
+  EXPECT_TRUE(validation.problems.empty());
+  EXPECT_NE(validation.document, nullptr);
+}
+
+TEST(ValidatePolicyTest, ValidatePolicy_ListsProblems_InNumericDocumentOrder) {
+  json document = {{"format", "weftkit.policy/v1"}, {"roles", json::array()}};
+  for (int i = 0; i < 12; ++i) document["roles"].push_back({{"name", "r" + std::to_string(i)}});
+  document["roles"][10]["inherits"] = {"ghost"};
+  document["roles"][2]["inherits"] = {"ghost"};
+  EXPECT_EQ(Problems(ValidatePolicy(document)),
+            (ProblemList{{"/roles/2/inherits/0", "undefined_role"},
+                         {"/roles/10/inherits/0", "undefined_role"}}));
 }
 
 TEST(ValidatePolicyTest, ValidatePolicy_FailsWrongType_ForNonObject) {
@@ -178,6 +198,21 @@ TEST(ValidatePolicyTest, ValidatePolicy_ReportsPredicateOffset_InTheMessage) {
   EXPECT_EQ(validation.problems[0].pointer, "/row_security/0/using");
   EXPECT_NE(validation.problems[0].message.find("at offset 12"), std::string::npos)
       << validation.problems[0].message;
+}
+
+TEST(ValidatePolicyTest, ValidatePolicy_FailsInvalidPredicate_DeeperThanPolicyLimit) {
+  // Each "NOT" adds a level over the comparison's one.
+  std::string predicate = "a = 1";
+  for (std::size_t i = 1; i < kMaxPolicyPredicateDepth; ++i) predicate = "NOT " + predicate;
+  json document = {{"format", "weftkit.policy/v1"},
+                   {"roles", json::array()},
+                   {"row_security", {{{"name", "p"}, {"table", "s.t"}, {"using", predicate}}}}};
+  EXPECT_TRUE(ValidatePolicy(document).problems.empty());
+
+  document["row_security"][0]["using"] = "NOT " + predicate;
+  const PolicyValidation deeper = ValidatePolicy(document);
+  ASSERT_EQ(Problems(deeper), (ProblemList{{"/row_security/0/using", "invalid_predicate"}}));
+  EXPECT_EQ(deeper.problems[0].message.rfind("predicate_too_deep", 0), 0u);
 }
 
 TEST(ValidatePolicyTest, ValidatePolicy_ReportsSeparationOfDuty_ForRolesAndBindings) {
