@@ -52,15 +52,17 @@ bool LinkHolds(const Walk& walk, std::uint64_t position) {
   return walk.previous_hashes[position] == expected;
 }
 
-std::optional<VerificationReport> ChainFinding(const Walk& walk) {
-  for (std::uint64_t p = 0; p < walk.leaves.size(); ++p) {
+// The first broken link, classified. Only links before `end` are considered: past a missing or
+// repeated index the links break because of that, which is already the finding.
+std::optional<VerificationReport> ChainFinding(const Walk& walk, std::uint64_t end) {
+  for (std::uint64_t p = 0; p < end; ++p) {
     if (LinkHolds(walk, p)) continue;
     if (p >= 2 && walk.previous_hashes[p] == HashToHex(walk.leaves[p - 2])) {
       return Found(Finding::kInserted, p - 1,
                    "entry " + std::to_string(p) + " links to entry " + std::to_string(p - 2) +
                        ": the entry between them was inserted");
     }
-    bool next_holds = p + 1 >= walk.leaves.size() || LinkHolds(walk, p + 1);
+    bool next_holds = p + 1 >= end || LinkHolds(walk, p + 1);
     if (p == 0 || !next_holds) {
       return Found(Finding::kChanged, p,
                    "entry " + std::to_string(p) + " was changed: its chain links break");
@@ -102,7 +104,8 @@ Result<VerificationReport> VerifyAuditLog(const EntryFetcher& fetch,
     finding = Found(Finding::kInserted, *walk.first_duplicate,
                     "entry " + std::to_string(*walk.first_duplicate) + " repeats an index");
   }
-  std::optional<VerificationReport> chain = ChainFinding(walk);
+  std::optional<VerificationReport> chain =
+      ChainFinding(walk, finding ? *finding->first_bad_index : walk.leaves.size());
   if (chain && (!finding || *chain->first_bad_index < *finding->first_bad_index)) finding = chain;
 
   VerificationReport report;
