@@ -115,7 +115,7 @@ struct HsmSettings {
   std::uint32_t sessions = 0;          // PKCS#11 sessions; defaults to server.workers
 };
 
-// [store]: the SQLite database of key metadata, policies and audit entries.
+// [store]: the SQLite database of key metadata, principals, tokens and policies.
 struct StoreSettings {
   std::filesystem::path path;  // default: kms.db in the state directory
   std::chrono::milliseconds busy_timeout{5000};
@@ -164,6 +164,11 @@ struct PolicySettings {
   std::chrono::seconds max_wait{300};      // longest honoured "Prefer: wait=N" long poll
   std::chrono::seconds stale_after{3600};  // fleet reporters silent this long are stale
   std::uint32_t max_history_page = 100;    // versions in one page of history
+// [audit]: the tamper-evident audit log (docs/audit.md).
+struct AuditSettings {
+  std::filesystem::path path;                     // default: audit.db in the state directory
+  std::uint32_t max_batch_entries = 512;          // most entries one group commit appends
+  std::chrono::seconds checkpoint_interval{300};  // how often a signed checkpoint is taken
 };
 
 // [log]
@@ -183,6 +188,7 @@ struct Config {
   KeySettings keys;
   AuthSettings auth;
   PolicySettings policy;
+  AuditSettings audit;
   LogSettings log;
 };
 

@@ -503,7 +503,7 @@ ServerCore::ServerCore(HttpServerSettings settings, std::unique_ptr<TlsContext> 
       // asio::ssl::context adopts one reference; TlsContext keeps its own.
       ssl_context_(NewReference(tls_->native_handle())),
       metrics_(metrics),
-      dispatcher_(router, std::move(authenticator), workers, metrics, &parking_),
+      dispatcher_(router, std::move(authenticator), workers, metrics, &parking_, settings_.audit),
       endpoint_(endpoint),
       work_(asio::make_work_guard(io_)),
       parking_(io_, settings_.max_parked_requests),

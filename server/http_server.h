@@ -51,6 +51,9 @@ struct HttpServerSettings {
   // Long polls waiting at once (parking_lot.h); over it a new one gets 503 too_many_waiting.
   std::size_t max_parked_requests = 10000;
   TlsContextSettings tls;
+  // Where every request's audit entry goes (see request_dispatcher.h); must outlive the server.
+  // Null only in tests of the server itself.
+  audit::AuditSink* audit = nullptr;
 };
 
 class HttpServer {

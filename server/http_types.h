@@ -46,6 +46,19 @@ struct Request {
 
 class ChangeNotifier;
 struct WaitForChange;
+// What a handler tells the audit log about the operation it performed (docs/audit.md). Every
+// field is optional: the dispatcher fills empty ones from the route, the request and the
+// authorization decisions noted while the handler ran (server/request_audit.h). Names and
+// versions only; never key material, plaintext, tokens or passwords.
+struct AuditDetails {
+  std::string action;    // e.g. "key.rotate"; default "<METHOD> <route pattern>"
+  std::string resource;  // e.g. "key/orders"; default the authorized resource, else the path
+  std::string key_name;
+  std::optional<std::uint32_t> key_version;
+  std::optional<std::uint64_t> policy_version;
+  std::string decision;  // "allow" or "deny"; default from the authorization decisions
+  std::string rule;      // what decided
+};
 
 struct Response {
   int status = 200;
@@ -70,6 +83,8 @@ struct WaitForChange {
   // Runs on an I/O thread, so it must not block (read memory, not the HSM or the store); its
   // own `wait` is ignored. A throw becomes a 500 like a handler's.
   std::function<Response(bool changed)> resume;
+  // Recorded in the audit entry of this request; never sent.
+  AuditDetails audit;
 };
 
 }  // namespace weftkit::server
