@@ -77,7 +77,6 @@ constexpr std::array<std::string_view, 48> kSettingNames = {
     "log.level",
 };
 
-constexpr std::array<std::string_view, 9> kSectionNames = {
 constexpr std::array<std::string_view, 10> kSectionNames = {
     "server", "tls", "hsm", "store", "state", "keys", "auth", "policy", "audit", "log"};
 

@@ -164,6 +164,8 @@ struct PolicySettings {
   std::chrono::seconds max_wait{300};      // longest honoured "Prefer: wait=N" long poll
   std::chrono::seconds stale_after{3600};  // fleet reporters silent this long are stale
   std::uint32_t max_history_page = 100;    // versions in one page of history
+};
+
 // [audit]: the tamper-evident audit log (docs/audit.md).
 struct AuditSettings {
   std::filesystem::path path;                     // default: audit.db in the state directory

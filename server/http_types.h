@@ -70,6 +70,8 @@ struct Response {
   // Set by a handler that asks to answer later (long polling): the rest of this response is
   // ignored and the request is parked until `wait` resolves (parking_lot.h). Empty normally.
   std::shared_ptr<const WaitForChange> wait;
+  // Recorded in the audit entry of this request; never sent.
+  AuditDetails audit;
 };
 
 // Where a long-polling request waits, and how its answer is built when the wait ends.
@@ -83,8 +85,6 @@ struct WaitForChange {
   // Runs on an I/O thread, so it must not block (read memory, not the HSM or the store); its
   // own `wait` is ignored. A throw becomes a 500 like a handler's.
   std::function<Response(bool changed)> resume;
-  // Recorded in the audit entry of this request; never sent.
-  AuditDetails audit;
 };
 
 }  // namespace weftkit::server

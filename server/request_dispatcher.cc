@@ -155,8 +155,7 @@ class RequestDispatcher::WorkerTask {
 
 RequestDispatcher::RequestDispatcher(const Router& router, Authenticator authenticator,
                                      WorkerPool& workers, ServerMetrics metrics,
-                                     ParkingLot* parking)
-                                     audit::AuditSink* audit)
+                                     ParkingLot* parking, audit::AuditSink* audit)
     : router_(router),
       authenticator_(std::move(authenticator)),
       workers_(workers),
@@ -237,17 +236,15 @@ void RequestDispatcher::Deliver(Exchange& exchange, const Completion& done, Resp
                                 AuditMode mode) {
   if (!response.wait) return done(Finish(exchange, std::move(response), mode));
   // The completion is copied: it keeps the connection alive while the request is parked.
-  Park(std::make_shared<Parked>(Parked{std::move(exchange), done, mode}),
-       std::move(response.wait));
+  Park(std::make_shared<Parked>(Parked{std::move(exchange), done, mode}), std::move(response.wait));
 }
 
 void RequestDispatcher::Park(std::shared_ptr<Parked> parked,
                              std::shared_ptr<const WaitForChange> wait) {
   ParkingLot::Outcome outcome = ParkingLot::Outcome::kStopping;
   if (parking_ != nullptr && wait->notifier != nullptr) {
-    outcome = parking_->Park(*wait, [this, parked, wait](bool changed) {
-      Resume(*parked, *wait, changed);
-    });
+    outcome = parking_->Park(
+        *wait, [this, parked, wait](bool changed) { Resume(*parked, *wait, changed); });
   }
   if (outcome == ParkingLot::Outcome::kParked) return;
   if (outcome == ParkingLot::Outcome::kFull) {

@@ -96,7 +96,7 @@ class RequestDispatcher {
   Result<SecurityContext> Authenticate(const Exchange& exchange) const;
   Response Handle(Exchange& exchange, const SecurityContext& context);
   // Sends `response` on, or parks the exchange when the handler asked to wait.
-  void Deliver(Exchange& exchange, const Completion& done, Response response);
+  void Deliver(Exchange& exchange, const Completion& done, Response response, AuditMode mode);
   void Park(std::shared_ptr<Parked> parked, std::shared_ptr<const WaitForChange> wait);
   void Resume(Parked& parked, const WaitForChange& wait, bool changed);
   Response Finish(const Exchange& exchange, Response response, AuditMode mode) const;
