@@ -3,8 +3,9 @@
 // The input is a JSON text; inputs that are not JSON are skipped (nlohmann::json's parser is not
 // ours to fuzz). Properties checked, all promised by policy_language.h:
 //   - ValidatePolicy never throws, and gives a document if and only if it found no problem;
-//   - every problem has a documented code, a message, and a pointer whose parent exists in the
-//     input (the pointer itself may name a missing field); problems come in document order;
+//   - every problem has a documented code, a message that encodes as JSON (valid UTF-8), and a
+//     pointer whose parent exists in the input (the pointer itself may name a missing field);
+//     problems come in document order;
 //   - validation is deterministic;
 //   - for an accepted document, Decide on requests built from its own bindings and rules gives
 //     consistent answers: allowed exactly when the reason is "granted"; an answer that names a
@@ -50,6 +51,14 @@ void CheckProblems(const json& input, const PolicyValidation& validation) {
     const PolicyProblem& problem = validation.problems[i];
     FUZZ_CHECK(kProblemCodes.count(problem.code) == 1);
     FUZZ_CHECK(!problem.message.empty());
+    // Problems are served as JSON; the encoder throws on broken UTF-8.
+    bool encodes = true;
+    try {
+      (void)json(problem.message).dump();
+    } catch (const json::exception&) {
+      encodes = false;
+    }
+    FUZZ_CHECK(encodes);
     if (!problem.pointer.empty()) {
       const json::json_pointer pointer(problem.pointer);
       FUZZ_CHECK(input.contains(pointer.parent_pointer()));

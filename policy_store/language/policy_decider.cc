@@ -4,6 +4,7 @@
 #include <optional>
 #include <utility>
 
+#include "policy_store/language/json_pointer.h"
 #include "policy_store/language/policy_document.h"
 #include "policy_store/language/policy_language.h"
 
@@ -122,7 +123,7 @@ Result<AccessRequest> ParseAccessRequest(const nlohmann::json& request) {
   if (!request.is_object()) return BadRequest(": an access request is a JSON object");
   for (const auto& [name, value] : request.items()) {
     if (std::find(kRequestFields.begin(), kRequestFields.end(), name) == kRequestFields.end()) {
-      return BadRequest("/" + name + ": unknown field");
+      return BadRequest("/" + EscapePointerToken(name) + ": unknown field");
     }
   }
   std::array<std::string, 4> values;

@@ -263,6 +263,17 @@ TEST(ValidatePolicyTest, ValidatePolicy_FailsLimitExceeded_ForTooManyEntries) {
             (ProblemList{{"/description", "limit_exceeded"}}));
 }
 
+TEST(ValidatePolicyTest, ValidatePolicy_CutsLongValues_OnUtf8Boundaries) {
+  // 63 ASCII bytes, then two-byte characters: byte 64 is the middle of one.
+  const std::string field = std::string(63, 'x') + "\u00e9\u00e9\u00e9";
+  const PolicyValidation validation =
+      ValidatePolicy(json{{"format", "weftkit.policy/v1"}, {"roles", json::array()}, {field, 1}});
+  ASSERT_EQ(validation.problems.size(), 1u);
+  EXPECT_EQ(validation.problems[0].code, "unknown_field");
+  EXPECT_EQ(validation.problems[0].message, "unknown field '" + std::string(63, 'x') + "...'");
+  EXPECT_NO_THROW((void)json(validation.problems[0].message).dump());
+}
+
 TEST(ValidatePolicyTest, ValidatePolicy_AcceptsEmptyRoleList_AsDenyEverything) {
   const PolicyValidation validation =
       ValidatePolicy(json{{"format", "weftkit.policy/v1"}, {"roles", json::array()}});
