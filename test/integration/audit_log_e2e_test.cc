@@ -86,6 +86,7 @@ TEST_F(AuditLogE2eTest, Entries_DescribeEveryKindOfRequest) {
   EXPECT_EQ(unwrap->action, "dek.unwrap");
   EXPECT_EQ(unwrap->resource, "key/orders");
   EXPECT_EQ(unwrap->key_name, "orders");
+  EXPECT_EQ(unwrap->key_version, 1u);  // read from the envelope by the handler
   EXPECT_EQ(unwrap->decision, "allow");
   EXPECT_FALSE(unwrap->rule.empty());
   EXPECT_EQ(unwrap->outcome, "success");
