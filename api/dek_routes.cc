@@ -166,7 +166,12 @@ Result<Response> RunSingle(kms::KeyService& keys, const Authorizer& authorize,
   WK_ASSIGN_OR_RETURN(ItemOutput output, RunItem(keys, op, key, item, ""));
   std::string body;
   AppendItem(body, output, false);
-  return SensitiveResponse(std::move(body));
+  Response response = SensitiveResponse(std::move(body));
+  // The version that wrapped or unwrapped, for the audit entry (a batch may use several, so
+  // its entry names the key only).
+  response.audit.key_name = output.key;
+  response.audit.key_version = output.key_version;
+  return response;
 }
 
 Result<Response> RunBatch(kms::KeyService& keys, const Authorizer& authorize,

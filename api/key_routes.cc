@@ -53,13 +53,22 @@ nlohmann::json KeyJson(const kms::KeyReport& report) {
   };
 }
 
-// Logs a lifecycle change for operators.
-// TODO(#5): these become durable, hash-chained audit entries written before the response.
+// Logs a lifecycle change for operators. Its durable record is the request's audit entry, which
+// the dispatcher writes before the response (docs/audit.md); ChangedKey fills its key details.
 void LogChange(const SecurityContext& context, const char* event, const kms::KeyReport& report) {
   log::Info(event, {{"request_id", context.request_id()},
                     {"principal", context.principal()},
                     {"key", report.key.name},
                     {"primary_version", std::to_string(report.key.primary_version)}});
+}
+
+// The response to a change of `report`'s key: its JSON, and the key and its primary version for
+// the audit entry.
+Response ChangedKey(int status, const kms::KeyReport& report) {
+  Response response = JsonResponse(status, KeyJson(report));
+  response.audit.key_name = report.key.name;
+  response.audit.key_version = report.key.primary_version;
+  return response;
 }
 
 Result<std::uint32_t> VersionParam(const Request& request) {
@@ -86,7 +95,7 @@ Result<Response> CreateKey(kms::KeyService& keys, const Authorizer& authorize,
   WK_ASSIGN_OR_RETURN(kms::KeyReport report,
                       keys.CreateKey(name, description.value_or(""), period));
   LogChange(context, "key_created", report);
-  return JsonResponse(201, KeyJson(report));
+  return ChangedKey(201, report);
 }
 
 Result<Response> ListKeys(kms::KeyService& keys, const Authorizer& authorize,
@@ -117,7 +126,7 @@ Result<Response> RotateKey(kms::KeyService& keys, const Authorizer& authorize,
   WK_RETURN_IF_ERROR(ParseObject(request.body, {}));
   WK_ASSIGN_OR_RETURN(kms::KeyReport report, keys.Rotate(name));
   LogChange(context, "key_rotated", report);
-  return JsonResponse(200, KeyJson(report));
+  return ChangedKey(200, report);
 }
 
 // The version-state changes share one shape: authorize, parse, call the service, log.
@@ -145,7 +154,10 @@ Result<Response> ChangeVersion(kms::KeyService& keys, const Authorizer& authoriz
                           {"principal", context.principal()},
                           {"key", name},
                           {"version", std::to_string(version)}});
-  return JsonResponse(200, KeyJson(report));
+  Response response = JsonResponse(200, KeyJson(report));
+  response.audit.key_name = name;
+  response.audit.key_version = version;  // the version changed, not the primary one
+  return response;
 }
 
 Result<kms::KeyReport> Disable(kms::KeyService& keys, const std::string& name,
@@ -190,7 +202,7 @@ Result<Response> UpdateSettings(kms::KeyService& keys, const Authorizer& authori
     WK_ASSIGN_OR_RETURN(report, keys.SetRotationPeriod(name, period));
   }
   LogChange(context, "key_settings_changed", report);
-  return JsonResponse(200, KeyJson(report));
+  return ChangedKey(200, report);
 }
 
 }  // namespace

@@ -160,11 +160,13 @@ Response FinishStep(const ScramRouteDependencies& deps, const Request& request,
              {"peer", context.peer()},
              {"mechanism", auth::ScramMechanismName(authorization.mechanism)},
              {"must_change_password", success->must_change_password ? "true" : "false"}});
-  return TokenResponse(deps, *success, std::move(token).value(), *authorization.sid);
+  Response response = TokenResponse(deps, *success, std::move(token).value(), *authorization.sid);
+  response.audit.resource = "principal/" + principal;  // who logged in, for the audit entry
+  return response;
 }
 
-Response Login(const ScramRouteDependencies& deps, const Request& request,
-               const SecurityContext& context) {
+Response LoginStep(const ScramRouteDependencies& deps, const Request& request,
+                   const SecurityContext& context) {
   std::optional<std::string_view> header = request.Header("authorization");
   Result<std::optional<ScramAuthorization>> authorization =
       header.has_value() ? ParseScramAuthorization(*header)
@@ -179,6 +181,14 @@ Response Login(const ScramRouteDependencies& deps, const Request& request,
   const ScramAuthorization& scram = **authorization;
   return scram.sid.has_value() ? FinishStep(deps, request, context, scram)
                                : StartStep(deps, request, context, scram);
+}
+
+// Every step of a login is audited as "auth.login"; the last, successful one names the user.
+Response Login(const ScramRouteDependencies& deps, const Request& request,
+               const SecurityContext& context) {
+  Response response = LoginStep(deps, request, context);
+  response.audit.action = "auth.login";
+  return response;
 }
 
 // Moves the password out of the parsed body into secure memory and wipes the JSON's copy.

@@ -65,7 +65,12 @@ Result<AuditEntry> EntryFromJson(const nlohmann::json& json) {
   if (index == nullptr || !index->is_number_unsigned()) return BadJson("index");
   entry.index = index->get<std::uint64_t>();
   const nlohmann::json* time = number("time_ms");
-  if (time == nullptr) return BadJson("time_ms");
+  if (time == nullptr ||
+      (time->is_number_unsigned() &&
+       time->get<std::uint64_t>() >
+           static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))) {
+    return BadJson("time_ms");
+  }
   entry.time_ms = time->get<std::int64_t>();
   const nlohmann::json* status = number("status");
   if (status == nullptr || *status < 0 || *status > 999) return BadJson("status");

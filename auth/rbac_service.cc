@@ -12,8 +12,8 @@ namespace weftkit::auth {
 namespace {
 
 // Logs one change to the RBAC state with who made it: `subject` names what changed and
-// `change` says how.
-// TODO(#5): this becomes a durable, hash-chained audit entry written before the response.
+// `change` says how. The durable record of a change made over HTTP is its request's audit entry
+// (docs/audit.md); this line adds what changed for operators.
 void LogChange(const SecurityContext& actor, std::string_view event, log::Field subject,
                log::Field change) {
   log::Info(event, {{"request_id", actor.request_id()},

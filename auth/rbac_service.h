@@ -7,8 +7,9 @@
 // change returns: a binding removed is gone for the very next request.
 //
 // Changes take the acting SecurityContext and are logged with its request id and principal.
-// TODO(#5): each change also becomes a durable, hash-chained audit entry written before the
-// response.
+// Changes made through the HTTP routes are also recorded in the audit log, durably before the
+// response, by the server's dispatcher (docs/audit.md). TODO(#5): changes made outside a request
+// (the bootstrap administrator at start-up) are only logged.
 //
 // The snapshot reflects the changes made through this service. Changes made to the same
 // database by another process (another node, a command-line tool) become visible on Reload().

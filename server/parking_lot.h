@@ -8,6 +8,8 @@
 // dispatcher builds the answer with WaitForChange::resume and sends it as usual (access log,
 // metrics, standard headers).
 //
+// TODO(#7): export the number of parked requests as a gauge in the server metrics.
+//
 // Thread safety: Park may be called from any thread.
 #pragma once
 

@@ -610,39 +610,48 @@ class Validator {
     std::vector<bool> role_conflicts(compiled_.roles.size(), false);
     for (std::size_t r = 0; r < compiled_.roles.size(); ++r) {
       if (compiled_.roles[r].name.empty()) continue;
-      const std::string what = "role " + Quote(compiled_.roles[r].name);
-      role_conflicts[r] = CheckHolder({r}, "/roles/" + std::to_string(r), what);
+      for (const std::string& conflict : Conflicts({r})) {
+        role_conflicts[r] = true;
+        Report("/roles/" + std::to_string(r), "separation_of_duty_violation",
+               "role " + Quote(compiled_.roles[r].name) + conflict);
+      }
     }
+    // Many principals share one combination of roles; each combination is examined once.
+    std::map<std::vector<std::size_t>, std::vector<std::string>> conflicts_of;
     for (const Binding& binding : bindings_) {
       const bool explained = std::any_of(binding.roles.begin(), binding.roles.end(),
                                          [&](std::size_t r) { return role_conflicts[r]; });
       if (explained || binding.roles.size() < 2) continue;
-      CheckHolder(binding.roles, binding.pointer + "/roles",
-                  "principal " + Quote(binding.principal));
+      auto [it, added] = conflicts_of.try_emplace(binding.roles);
+      if (added) it->second = Conflicts(binding.roles);
+      for (const std::string& conflict : it->second) {
+        Report(binding.pointer + "/roles", "separation_of_duty_violation",
+               "principal " + Quote(binding.principal) + conflict);
+      }
     }
   }
 
-  // Reports every constraint of which the holder of `direct` holds two or more roles.
-  // TODO(#7): a role's held set is recomputed for every role and binding; documents with
-  // thousands of roles in deep hierarchies would validate faster with a memoised closure.
-  bool CheckHolder(const std::vector<std::size_t>& direct, const std::string& pointer,
-                   const std::string& holder) {
+  // For every constraint of which the holder of `direct` holds two or more roles, the end of a
+  // message: " holds 'a' and 'b' (via x -> b), which constraint 'c' (/separation_of_duty/0)
+  // forbids together".
+  // TODO(#7): a role's held set is recomputed for every role and role combination; documents
+  // with thousands of roles in deep hierarchies would validate faster with a memoised closure.
+  std::vector<std::string> Conflicts(const std::vector<std::size_t>& direct) const {
     const std::vector<HeldRole> held = HeldRoles(compiled_, direct);
     std::map<std::size_t, std::vector<std::size_t>> hits;  // constraint -> indexes into held
     for (std::size_t h = 0; h < held.size(); ++h) {
       for (std::size_t c : constraints_of_role_[held[h].role]) hits[c].push_back(h);
     }
-    bool violated = false;
+    std::vector<std::string> conflicts;
     for (const auto& [c, held_indexes] : hits) {
       if (held_indexes.size() < 2) continue;
-      violated = true;
       const Constraint& constraint = constraints_[c];
-      Report(pointer, "separation_of_duty_violation",
-             holder + " holds " + PathText(held, held_indexes[0]) + " and " +
-                 PathText(held, held_indexes[1]) + ", which constraint " + Quote(constraint.name) +
-                 " (" + constraint.pointer + ") forbids together");
+      conflicts.push_back(" holds " + PathText(held, held_indexes[0]) + " and " +
+                          PathText(held, held_indexes[1]) + ", which constraint " +
+                          Quote(constraint.name) + " (" + constraint.pointer +
+                          ") forbids together");
     }
-    return violated;
+    return conflicts;
   }
 
   std::string PathText(const std::vector<HeldRole>& held, std::size_t index) const {

@@ -680,12 +680,51 @@ TEST_F(ConfigTest, LoadConfig_Fails_StorePathIsADirectory) {
   ExpectRefused("config_invalid_value", "store.path");
 }
 
+TEST_F(ConfigTest, LoadConfig_DefaultsTheAuditLogIntoItsOwnFileInTheStateDirectory) {
+  Config config = MustLoad();
+  EXPECT_EQ(config.audit.path, state_ / "audit.db");
+  EXPECT_EQ(config.audit.max_batch_entries, 512u);
+  EXPECT_EQ(config.audit.checkpoint_interval, std::chrono::seconds(300));
+}
+
+TEST_F(ConfigTest, LoadConfig_ReadsAuditSettings) {
+  settings_["audit"]["path"] = "../state/log.sqlite";
+  settings_["audit"]["max_batch_entries"] = "64";
+  settings_["audit"]["checkpoint_interval_s"] = "30";
+  Config config = MustLoad();
+  EXPECT_EQ(config.audit.path, state_ / "log.sqlite");
+  EXPECT_EQ(config.audit.max_batch_entries, 64u);
+  EXPECT_EQ(config.audit.checkpoint_interval, std::chrono::seconds(30));
+}
+
+TEST_F(ConfigTest, LoadConfig_Fails_BadAuditSettings_NamingThem) {
+  const std::pair<const char*, std::string> cases[] = {
+      {"max_batch_entries", "0"},
+      {"max_batch_entries", "100001"},
+      {"checkpoint_interval_s", "0"},
+      {"checkpoint_interval_s", "86401"},
+  };
+  for (const auto& [key, value] : cases) {
+    SCOPED_TRACE(std::string(key) + "=" + value);
+    Sections saved = settings_;
+    settings_["audit"][key] = value;
+    ExpectRefused("config_invalid_value", std::string("audit.") + key);
+    settings_ = saved;
+  }
+}
+
+TEST_F(ConfigTest, LoadConfig_Fails_AuditPathIsTheStorePath) {
+  settings_["audit"]["path"] = "../state/kms.db";
+  ExpectRefused("config_invalid_value", "audit.path");
+}
+
 TEST_F(ConfigTest, LoadConfig_Fails_PathsOutsideBothRoots) {
   const std::pair<const char*, std::string> cases[] = {
       {"tls.certificate", "../outside/server.pem"},
       {"tls.certificate", (outside_ / "server.pem").string()},
       {"store.path", "../outside/kms.db"},
       {"store.path", (outside_ / "kms.db").string()},
+      {"audit.path", "../outside/audit.db"},
       {"server.port_file", "../outside/port"},
   };
   for (const auto& [setting, value] : cases) {

@@ -335,5 +335,38 @@ TEST_F(PolicyBundleTest, Check_DecidesWithCurrentOrGivenVersion) {
   EXPECT_EQ(Call(*engine_, "POST", std::string(kBase) + "/check", {{"principal", 1}}).status, 400);
 }
 
+// A server that lets only one long poll wait at a time.
+class PolicyLongPollLimitTest : public PolicyBundleTest {
+ protected:
+  KmsdOptions Options() override {
+    KmsdOptions options;
+    options.settings["server.max_parked_requests"] = "1";
+    options.settings["policy.max_wait_s"] = "2";
+    return options;
+  }
+};
+
+TEST_F(PolicyLongPollLimitTest, LongPoll_Answers503_WhenTheParkingLotIsFull) {
+  PublishOk(Document("a.*"), 0);
+  std::string etag = Fetch(*engine_, {}).Header("etag");
+  auto first = std::async(std::launch::async, [&] {
+    return Fetch(*engine_, {{"if-none-match", etag}, {"prefer", "wait=60"}});
+  });
+  ASSERT_EQ(first.wait_for(500ms), std::future_status::timeout);
+
+  auto second_client = kmsd_->Client("engine");
+  HttpResponse refused = Fetch(*second_client, {{"if-none-match", etag}, {"prefer", "wait=60"}});
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_EQ(Code(refused), "too_many_waiting");
+  EXPECT_EQ(refused.Header("retry-after"), "1");
+  // Without a wait, the same request is answered as usual.
+  EXPECT_EQ(Fetch(*second_client, {{"if-none-match", etag}}).status, 304);
+
+  // wait=60 was capped at policy.max_wait_s = 2.
+  HttpResponse timed_out = first.get();
+  EXPECT_EQ(timed_out.status, 304);
+  EXPECT_EQ(timed_out.Header("preference-applied"), "wait=2");
+}
+
 }  // namespace
 }  // namespace weftkit::test
