@@ -126,7 +126,10 @@ class HsmOutageLoadTest : public KmsdTest {
 TEST_F(HsmOutageLoadTest, HsmAwayUnderLoad_FailsFast503ThenResumesLosingNothing) {
   std::vector<AcknowledgedWrap> wraps = Outage(milliseconds(1500), "hsm_away");
   ASSERT_FALSE(wraps.empty());
-  std::vector<std::string> lost = UnwrapMismatches(*engine_, "orders", wraps);
+  // A fresh connection: the fixture's has been idle longer than the server's read timeout.
+  auto engine = kmsd_->Client("engine");
+  ASSERT_NE(engine, nullptr);
+  std::vector<std::string> lost = UnwrapMismatches(*engine, "orders", wraps);
   EXPECT_TRUE(lost.empty()) << lost.size() << " acknowledged wraps lost, first: " << lost[0];
 }
 
@@ -138,7 +141,73 @@ TEST_F(HsmOutageLoadTest, LongRepeatedOutages_EachFailsFastAndResumes) {
     auto acknowledged = Outage(milliseconds(1000 * round), "hsm_away_" + std::to_string(round));
     wraps.insert(wraps.end(), acknowledged.begin(), acknowledged.end());
   }
-  std::vector<std::string> lost = UnwrapMismatches(*engine_, "orders", wraps);
+  auto engine = kmsd_->Client("engine");
+  ASSERT_NE(engine, nullptr);
+  std::vector<std::string> lost = UnwrapMismatches(*engine, "orders", wraps);
+  EXPECT_TRUE(lost.empty()) << lost.size() << " acknowledged wraps lost, first: " << lost[0];
+}
+
+// The token's files taken away underneath SoftHSM itself (the directory renamed, as when a
+// volume is unmounted), with no proxy in between. SoftHSM keeps objects it has loaded in
+// memory, so requests may keep succeeding for a while; what must hold is that none is answered
+// with anything but success or a 503 with a stable hsm_ code, no connection breaks, and
+// service is whole again once the files are back.
+class TokenFilesGoneTest : public KmsdTest {
+ protected:
+  void SetUp() override {
+    KmsdTest::SetUp();
+    if (HasFatalFailure()) return;
+    CreateKey("orders");
+  }
+};
+
+TEST_F(TokenFilesGoneTest, TokenDirectoryRenamedUnderLoad_503OrServedThenWhole) {
+  auto load = WrapLoad::Start(*kmsd_, {.key = "orders", .engine_threads = 3});
+  ASSERT_TRUE(
+      WaitFor([&] { return load->acknowledged_wraps().size() >= 20; }, milliseconds(20000)));
+  const std::filesystem::path tokens = kmsd_->token().token_dir();
+  const std::filesystem::path away = tokens.string() + ".away";
+  std::filesystem::rename(tokens, away);
+  auto probe = kmsd_->Client("");
+  ASSERT_NE(probe, nullptr);
+  std::this_thread::sleep_for(milliseconds(1500));
+  auto readyz_away = probe->Send("GET", "/readyz");
+  std::filesystem::rename(away, tokens);
+  const Clock::time_point back = Clock::now();
+
+  auto ready = WaitFor(
+      [&] {
+        auto response = probe->Send("GET", "/readyz");
+        return response.ok() && response->status == 200;
+      },
+      kRecoveryBound);
+  EXPECT_TRUE(ready.has_value());
+  std::this_thread::sleep_for(milliseconds(500));
+  load->Stop();
+
+  std::vector<std::chrono::microseconds> refused;
+  std::size_t served_after = 0;
+  for (const Sample& sample : load->samples()) {
+    EXPECT_NE(sample.status, 0) << "a connection broke (" << sample.code << ")";
+    if (sample.status == 503) {
+      EXPECT_EQ(sample.code.rfind("hsm_", 0), 0u) << sample.code;
+      refused.push_back(sample.latency);
+    } else {
+      EXPECT_EQ(sample.status, 200) << sample.code;
+    }
+    if (sample.sent > back && sample.status == 200) ++served_after;
+  }
+  EXPECT_GT(served_after, 0u);
+  EXPECT_LT(PercentileMs(refused, 99), kFailFastBoundMs);
+  ReportMeasurement("token_dir_gone_refused", static_cast<double>(refused.size()), "requests");
+  ReportMeasurement("token_dir_gone_fail_fast_p99_ms", PercentileMs(refused, 99), "ms");
+  if (ready) ReportMeasurement("token_dir_gone_readyz_recovered_after_ms", ready->count(), "ms");
+  if (readyz_away.ok()) {
+    ReportMeasurement("token_dir_gone_readyz_status", readyz_away->status, "status");
+  }
+  auto engine = kmsd_->Client("engine");
+  ASSERT_NE(engine, nullptr);
+  std::vector<std::string> lost = UnwrapMismatches(*engine, "orders", load->acknowledged_wraps());
   EXPECT_TRUE(lost.empty()) << lost.size() << " acknowledged wraps lost, first: " << lost[0];
 }
 
