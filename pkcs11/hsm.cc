@@ -124,13 +124,27 @@ Status Hsm::Probe() {
   auto now = std::chrono::steady_clock::now();
   if (!ready_) return ReconnectLocked(now);
 
-  // Safe outside a lease: Reinitialize only runs under reconnect_mutex_, which we hold.
-  CK_TOKEN_INFO info{};
-  CK_RV rv = module_->functions()->C_GetTokenInfo(slot_, &info);
-  if (rv == CKR_OK) return OkStatus();
-  if (!IsConnectionLost(rv)) return ToError(rv, "C_GetTokenInfo");
+  if (TokenAnswersLocked()) return OkStatus();
+  // Any failure counts: SoftHSM whose token files went away answers CKR_GENERAL_ERROR here
+  // until Cryptoki is initialised again, which only a reconnect does.
   ready_ = false;
   return ReconnectLocked(now);
+}
+
+bool Hsm::TokenAnswersLocked() {
+  // Safe outside a lease: Reinitialize only runs under reconnect_mutex_, which the caller holds.
+  CK_TOKEN_INFO info{};
+  return module_->functions()->C_GetTokenInfo(slot_, &info) == CKR_OK;
+}
+
+bool Hsm::TokenLost(const Status& status) {
+  if (status.ok()) return false;
+  if (status.error().code() == "hsm_unavailable") return true;
+  // A key the caller knows of that the token cannot find may mean the token's objects are gone
+  // with the token (its files removed or unmounted): ask the token itself.
+  if (status.error().code() != "hsm_key_not_found") return false;
+  std::lock_guard lock(reconnect_mutex_);
+  return !TokenAnswersLocked();
 }
 
 Status Hsm::Run(const Operation& operation) {
@@ -144,9 +158,12 @@ Status Hsm::Run(const Operation& operation) {
       return operation(Call{module_->functions(), lease.session()});
     }();  // the lease is back in the pool here, so a reconnect can drain it
 
-    bool lost = !status.ok() && status.error().code() == "hsm_unavailable";
-    if (!lost || attempt == 1) return status;
-    if (!ReconnectAfterFailure(generation).ok()) return status;
+    if (attempt == 1 || !TokenLost(status)) return status;
+    Status reconnected = ReconnectAfterFailure(generation);
+    if (!reconnected.ok()) {
+      // Never "not found" for a token that is away: the caller must hear "retry later".
+      return status.error().code() == "hsm_unavailable" ? status : reconnected;
+    }
   }
 }
 

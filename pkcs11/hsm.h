@@ -7,10 +7,11 @@
 //
 // Each operation borrows one session from a bounded pool (config.sessions, one per worker) and
 // fails with kUnavailable "hsm_busy" if none frees up within config.acquire_timeout. When the
-// module reports that the session, login, token or device is gone, the operation marks the Hsm
-// not ready, reconnects once (re-initialise Cryptoki, find the token again, log in, reopen the
-// sessions) and retries once; if that fails too it returns kUnavailable "hsm_unavailable" whose
-// detail names the PKCS#11 return code.
+// module reports that the session, login, token or device is gone (or an object is not found
+// and the token no longer answers, as SoftHSM does when its token files vanish), the operation
+// marks the Hsm not ready, reconnects once (re-initialise Cryptoki, find the token again, log in,
+// reopen the sessions) and retries once; if that fails too it returns kUnavailable
+// "hsm_unavailable" whose detail names the PKCS#11 return code.
 //
 // Errors carry PKCS#11 return-code names and labels, never PINs, key bytes or plaintext. This
 // layer does not log; callers do.
@@ -92,8 +93,9 @@ class Hsm {
   // False from the moment an operation saw the device go away until a reconnect succeeds.
   bool ready() const { return ready_.load(); }
 
-  // A cheap liveness check for /readyz: C_GetTokenInfo on the token's slot. If the device is
-  // gone (or was already known to be), tries Reconnect(). OK means operations can proceed.
+  // A cheap liveness check for /readyz: C_GetTokenInfo on the token's slot. If that fails in
+  // any way (or the device was already known to be gone), tries Reconnect(). OK means
+  // operations can proceed.
   Status Probe();
 
   // Re-initialises Cryptoki, finds the token again, logs in and reopens every session; drops
@@ -189,6 +191,11 @@ class Hsm {
 
   // Runs `operation` on a borrowed session, with one reconnect-and-retry on connection loss.
   Status Run(const Operation& operation);
+  // Whether `status` (an operation's failure) means the token is gone: the connection was lost,
+  // or an object was not found and the token no longer answers C_GetTokenInfo.
+  bool TokenLost(const Status& status);
+  // C_GetTokenInfo on the token's slot succeeds. Requires reconnect_mutex_.
+  bool TokenAnswersLocked();
 
   // The handle of the object (`label`, `object_class`), from the cache or one look-up.
   Result<CK_OBJECT_HANDLE> FindHandle(const Call& call, const std::string& label,

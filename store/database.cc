@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -64,9 +65,29 @@ Status Configure(Connection& connection, const OpenOptions& options) {
       "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA trusted_schema=OFF;");
 }
 
+// SQLite cannot create the -shm file of a WAL database on a read-only file system and reports
+// only "unable to open database file"; the operator needs to hear which fault it is.
+bool OnReadOnlyFileSystem(const fs::path& path) {
+  struct statvfs info {};
+  fs::path directory = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  return ::statvfs(directory.c_str(), &info) == 0 && (info.f_flag & ST_RDONLY) != 0;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Database>> Database::Open(const fs::path& path, const OpenOptions& options) {
+  Result<std::unique_ptr<Database>> opened = OpenAndConfigure(path, options);
+  if (opened.ok() || opened.error().code() == "store_read_only" || !OnReadOnlyFileSystem(path)) {
+    return opened;
+  }
+  return Error(ErrorKind::kUnavailable, "store_read_only",
+               "the file system holding " + path.string() +
+                   " is mounted read-only; kmsd needs to write its store (" +
+                   opened.error().ToString() + ")");
+}
+
+Result<std::unique_ptr<Database>> Database::OpenAndConfigure(const fs::path& path,
+                                                             const OpenOptions& options) {
   WK_RETURN_IF_ERROR(CreatePrivateFileIfMissing(path));
 
   // NOMUTEX: SQLite's own per-connection mutex is redundant under our lock. NOFOLLOW closes the

@@ -34,8 +34,9 @@ class Database {
   // Opens the SQLite database at `path`, creating it with mode 0600 if it does not exist, and
   // configures the connection as described above.
   // Fails with kFailedPrecondition "store_path_is_symlink" if `path` is a symbolic link, with
-  // kInternal "store_corrupt" if the file is not a SQLite database, or with another mapped
-  // SQLite or file-system error.
+  // kInternal "store_corrupt" if the file is not a SQLite database, with kUnavailable
+  // "store_read_only" if it lies on a read-only file system, or with another mapped SQLite or
+  // file-system error.
   static Result<std::unique_ptr<Database>> Open(const std::filesystem::path& path,
                                                 const OpenOptions& options = {});
 
@@ -57,6 +58,8 @@ class Database {
   const std::filesystem::path& path() const { return path_; }
 
  private:
+  static Result<std::unique_ptr<Database>> OpenAndConfigure(const std::filesystem::path& path,
+                                                            const OpenOptions& options);
   Database(std::filesystem::path path, std::unique_ptr<Connection> connection)
       : path_(std::move(path)), connection_(std::move(connection)) {}
 

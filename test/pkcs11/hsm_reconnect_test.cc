@@ -122,5 +122,33 @@ TEST_F(HsmReconnectTest, EncryptGcm_ConcurrentCallersAllRecover) {
   EXPECT_TRUE(hsm_->ready());
 }
 
+// SoftHSM itself, no proxy, with its token files taken away (the directory renamed, as when a
+// volume is unmounted): SoftHSM then finds no objects and answers C_GetTokenInfo with
+// CKR_GENERAL_ERROR until Cryptoki is initialised again. Found by test/faults.
+TEST_F(HsmReconnectTest, TokenFilesGone_UnavailableNotNotFoundThenRecovers) {
+  hsm_.reset();
+  auto opened = token_->OpenHsm();
+  ASSERT_TRUE(opened.ok()) << opened.error().ToString();
+  hsm_ = std::move(opened).value();
+  ASSERT_TRUE(hsm_->CreateAesKey("orders-v2").ok());
+  auto before = hsm_->EncryptGcm("orders-v2", iv_, aad_, Bytes("dek"));
+  ASSERT_TRUE(before.ok());
+
+  const std::filesystem::path away = token_->token_dir().string() + ".away";
+  std::filesystem::rename(token_->token_dir(), away);
+  auto during = hsm_->EncryptGcm("orders-v2", iv_, aad_, Bytes("dek"));
+  ASSERT_FALSE(during.ok());
+  EXPECT_EQ(during.error().code(), "hsm_unavailable") << during.error().ToString();
+  EXPECT_FALSE(hsm_->Probe().ok());
+  EXPECT_FALSE(hsm_->ready());
+
+  std::filesystem::rename(away, token_->token_dir());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past the reconnect interval
+  EXPECT_TRUE(hsm_->Probe().ok());
+  auto after = hsm_->DecryptGcm("orders-v2", iv_, aad_, *before);
+  ASSERT_TRUE(after.ok()) << after.error().ToString();
+  EXPECT_EQ(after->expose().size(), 3u);
+}
+
 }  // namespace
 }  // namespace weftkit::pkcs11

@@ -1,7 +1,9 @@
 // The mapping from SQLite result codes to Error decides retries and HTTP statuses, so each row of
 // the table is pinned here, including extended codes that must fall under their primary code.
-// TODO(#8): also produce SQLITE_FULL, SQLITE_IOERR and SQLITE_READONLY from a real connection,
-// through a fault-injecting VFS, rather than only checking the mapping table.
+// SQLITE_BUSY, SQLITE_FULL and SQLITE_READONLY also come from real connections in
+// test/faults/store_fault_test.cc (a lock held by another process, a full and a read-only tmpfs
+// under the real kmsd). TODO(#8): produce SQLITE_IOERR from a real connection too, through a
+// fault-injecting VFS.
 #include "store/sqlite_error.h"
 
 #include <gtest/gtest.h>
