@@ -73,7 +73,7 @@ class RequestAuditHookTest : public ::testing::Test {
                                   .peer = request.peer,
                                   .time = 0});
         },
-        *workers_, *metrics, &sink_);
+        *workers_, *metrics, /*parking=*/nullptr, &sink_);
   }
 
   void TearDown() override { workers_->Stop(); }
