@@ -361,11 +361,13 @@ Response Report(const Context& c, const Request& request, const SecurityContext&
     if (!version) return InvalidField("/version", "the version enforced");
     WK_RETURN_IF_ERROR(c.policies.Report(context, scope, instance, *version));
     WK_ASSIGN_OR_RETURN(std::shared_ptr<const PolicyVersion> current, c.policies.Current(scope));
-    std::int64_t latest = current ? current->version : 0;
+    WK_ASSIGN_OR_RETURN(PolicyVersion reported, c.policies.Version(scope, *version));
+    // As in the fleet status: behind means enforcing other content than the current version's.
+    bool behind = current && reported.content_hash != current->content_hash;
     return JsonResponse(200, {{"scope", scope},
                               {"version", *version},
-                              {"current_version", latest},
-                              {"behind", *version < latest}});
+                              {"current_version", current ? current->version : 0},
+                              {"behind", behind}});
   });
 }
 
