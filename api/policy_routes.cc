@@ -1,7 +1,13 @@
+// Routes for policy bundles: authoring, serving with ETag and long polls, fleet, check.
 #include "api/policy_routes.h"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "api/json_body.h"
 #include "api/responses.h"
