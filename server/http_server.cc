@@ -10,8 +10,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -110,8 +110,8 @@ class AsioParkingLot : public ParkingLot {
   const std::size_t capacity_;
   std::mutex mutex_;
   std::unordered_map<std::uint64_t, std::shared_ptr<ParkedWait>> parked_;  // guarded by mutex_
-  std::uint64_t next_id_ = 0;                                               // guarded by mutex_
-  bool stopping_ = false;                                                   // guarded by mutex_
+  std::uint64_t next_id_ = 0;                                              // guarded by mutex_
+  bool stopping_ = false;                                                  // guarded by mutex_
 };
 
 class AsioParkingLot::ParkedWait : public std::enable_shared_from_this<ParkedWait> {

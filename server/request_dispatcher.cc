@@ -173,9 +173,8 @@ void RequestDispatcher::Park(std::shared_ptr<Parked> parked,
                              std::shared_ptr<const WaitForChange> wait) {
   ParkingLot::Outcome outcome = ParkingLot::Outcome::kStopping;
   if (parking_ != nullptr && wait->notifier != nullptr) {
-    outcome = parking_->Park(*wait, [this, parked, wait](bool changed) {
-      Resume(*parked, *wait, changed);
-    });
+    outcome = parking_->Park(
+        *wait, [this, parked, wait](bool changed) { Resume(*parked, *wait, changed); });
   }
   if (outcome == ParkingLot::Outcome::kParked) return;
   if (outcome == ParkingLot::Outcome::kFull) {
