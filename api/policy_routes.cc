@@ -1,7 +1,13 @@
+// Routes for policy bundles: authoring, serving with ETag and long polls, fleet, check.
 #include "api/policy_routes.h"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "api/json_body.h"
 #include "api/responses.h"
@@ -361,11 +367,13 @@ Response Report(const Context& c, const Request& request, const SecurityContext&
     if (!version) return InvalidField("/version", "the version enforced");
     WK_RETURN_IF_ERROR(c.policies.Report(context, scope, instance, *version));
     WK_ASSIGN_OR_RETURN(std::shared_ptr<const PolicyVersion> current, c.policies.Current(scope));
-    std::int64_t latest = current ? current->version : 0;
+    WK_ASSIGN_OR_RETURN(PolicyVersion reported, c.policies.Version(scope, *version));
+    // As in the fleet status: behind means enforcing other content than the current version's.
+    bool behind = current && reported.content_hash != current->content_hash;
     return JsonResponse(200, {{"scope", scope},
                               {"version", *version},
-                              {"current_version", latest},
-                              {"behind", *version < latest}});
+                              {"current_version", current ? current->version : 0},
+                              {"behind", behind}});
   });
 }
 

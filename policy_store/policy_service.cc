@@ -184,9 +184,18 @@ Result<FleetStatus> PolicyService::Fleet(const std::string& scope) {
   WK_ASSIGN_OR_RETURN(std::shared_ptr<const PolicyVersion> current, Current(scope));
   WK_ASSIGN_OR_RETURN(std::vector<FleetReport> reports, store_->Reports(scope));
   FleetStatus status{scope, current ? current->version : 0, {}};
+  std::map<std::int64_t, std::string> hashes;  // of the versions reported, read once each
   std::int64_t now = Now();
   for (FleetReport& report : reports) {
-    bool behind = report.version < status.current_version;
+    auto [entry, added] = hashes.try_emplace(report.version);
+    if (added) {
+      WK_ASSIGN_OR_RETURN(std::optional<PolicyVersion> found, store_->Get(scope, report.version));
+      entry->second = found ? found->content_hash : "";
+    }
+    // Behind means enforcing other content than the current version's: after a rollback to
+    // identical content, an engine still on the old number enforces the current policy (its
+    // If-None-Match keeps matching the ETag, which is the content hash).
+    bool behind = current != nullptr && entry->second != current->content_hash;
     bool stale = now - report.reported_at > options_.stale_after_s;
     status.members.push_back({std::move(report), behind, stale});
   }

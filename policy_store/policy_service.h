@@ -67,8 +67,10 @@ struct PublishOutcome {
 // One reporter in the fleet status.
 struct FleetMember {
   FleetReport report;
-  bool behind = false;  // reports a version below the current one
-  bool stale = false;   // has not reported for stale_after_s
+  // Enforces other content than the current version's (a version with the same content hash,
+  // e.g. the target of a rollback, counts as current).
+  bool behind = false;
+  bool stale = false;  // has not reported for stale_after_s
 };
 
 struct FleetStatus {

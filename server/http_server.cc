@@ -128,6 +128,7 @@ class AsioParkingLot::ParkedWait : public std::enable_shared_from_this<ParkedWai
   // Arms the timer and subscribes, on the strand.
   void Start(std::uint64_t seen, std::chrono::milliseconds timeout) {
     asio::dispatch(timer_.get_executor(), [self = shared_from_this(), seen, timeout] {
+      if (self->ended_) return;  // Shutdown got to the strand first
       self->timer_.expires_after(timeout);
       self->timer_.async_wait([self](error_code ec) {
         if (!ec) self->End(false);

@@ -211,7 +211,7 @@ TEST_F(PolicyBundleTest, LongPoll_Answers304_AtItsTimeout) {
 TEST_F(PolicyBundleTest, LongPoll_WakesEveryPoller_OnOnePublish) {
   PublishOk(Document("a.*"), 0);
   std::string etag = Fetch(*engine_, {}).Header("etag");
-  constexpr int kPollers = 24;
+  constexpr int kPollers = 100;
   std::vector<std::unique_ptr<HttpsClient>> clients;
   for (int i = 0; i < kPollers; ++i) {
     clients.push_back(kmsd_->Client("engine"));

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -16,6 +17,7 @@
 #include <thread>
 
 #include "common/time_util.h"
+#include "server/change_notifier.h"
 #include "server/problem.h"
 #include "test/support/https_client.h"
 #include "test/support/test_pki.h"
@@ -133,6 +135,19 @@ class HttpServerTest : public ::testing::Test {
            gate_.Pass();
            return Text("released");
          }});
+    // A long poll on topic "t": waits up to 5 s for a Notify.
+    router_.Add(
+        {"GET", "/v1/wait", RunOn::kWorker, false, [this](const Request&, const SecurityContext&) {
+           auto wait = std::make_shared<WaitForChange>();
+           wait->notifier = &notifier_;
+           wait->topic = "t";
+           wait->seen = notifier_.Generation("t");
+           wait->timeout = 5s;
+           wait->resume = [](bool changed) { return Text(changed ? "changed" : "ended"); };
+           Response response;
+           response.wait = std::move(wait);
+           return response;
+         }});
   }
 
   HttpServerSettings Settings() const {
@@ -185,6 +200,7 @@ class HttpServerTest : public ::testing::Test {
   Router router_;
   Metrics metrics_;
   Gate gate_;
+  ChangeNotifier notifier_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<HttpServer> server_;
 };
@@ -416,6 +432,40 @@ TEST_F(HttpServerTest, Stop_CompletesRequestInFlight) {
   EXPECT_EQ(in_flight->status, 200);
   EXPECT_EQ(in_flight->Header("connection"), "close");
   EXPECT_FALSE(HttpsClient::Connect("127.0.0.1", port, As("engine")).ok());
+}
+
+TEST_F(HttpServerTest, ParkedRequest_IsAnsweredByNotify_WithoutHoldingAWorker) {
+  StartServer(Settings(), /*workers=*/1);
+  auto waiter = Connect(As("engine"));
+  ASSERT_NE(waiter, nullptr);
+  auto parked = std::async(std::launch::async, [&] { return waiter->Send("GET", "/v1/wait"); });
+  ASSERT_EQ(parked.wait_for(300ms), std::future_status::timeout);
+  // The only worker is free while the request waits.
+  EXPECT_EQ(Get("engine", "/v1/whoami").status, 200);
+  EXPECT_EQ(notifier_.waiting(), 1u);
+
+  auto notified = std::chrono::steady_clock::now();
+  notifier_.Notify("t");
+  auto response = parked.get();
+  ASSERT_TRUE(response.ok()) << response.error().ToString();
+  EXPECT_EQ(response->body, "changed");
+  EXPECT_FALSE(response->Header("x-request-id").empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - notified, 100ms);
+}
+
+TEST_F(HttpServerTest, ParkedRequest_IsAnsweredAtOnce_OnStop) {
+  StartServer(Settings());
+  auto waiter = Connect(As("engine"));
+  ASSERT_NE(waiter, nullptr);
+  auto parked = std::async(std::launch::async, [&] { return waiter->Send("GET", "/v1/wait"); });
+  ASSERT_EQ(parked.wait_for(300ms), std::future_status::timeout);
+  auto stopping = std::chrono::steady_clock::now();
+  server_->Stop();
+  auto response = parked.get();
+  ASSERT_TRUE(response.ok()) << response.error().ToString();
+  EXPECT_EQ(response->body, "ended");
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, 2s);
+  EXPECT_EQ(notifier_.waiting(), 0u);
 }
 
 TEST_F(HttpServerTest, Stop_ClosesIdleConnections) {

@@ -193,6 +193,14 @@ TEST_F(PolicyServiceTest, Fleet_ShowsWhoIsBehindAndWhoIsStale) {
   EXPECT_TRUE(fleet->members[0].stale);
   EXPECT_FALSE(fleet->members[1].behind);
   EXPECT_FALSE(fleet->members[1].stale);
+
+  // Rolling back to version 1's content: engine-a enforces it already, engine-b does not.
+  ASSERT_TRUE(service_->Rollback(Author(), "cluster/prod", 1, 2, "").ok());
+  fleet = service_->Fleet("cluster/prod");
+  ASSERT_TRUE(fleet.ok());
+  EXPECT_EQ(fleet->current_version, 3);
+  EXPECT_FALSE(fleet->members[0].behind);
+  EXPECT_TRUE(fleet->members[1].behind);
 }
 
 TEST_F(PolicyServiceTest, Check_DecidesAgainstCurrentOrGivenVersion) {
