@@ -157,7 +157,8 @@ struct Services {
   std::unique_ptr<auth::TokenService> tokens;
   std::shared_ptr<auth::SqlitePasswordStore> passwords;
   std::unique_ptr<auth::ScramServer> scram;
-  // The audit log goes last: it records until everything above has stopped.
+  // Declared last, so destroyed first: by then the HTTP server that records into it is gone,
+  // and the HSM its checkpoint signer uses is still there.
   std::unique_ptr<audit::AuditLog> audit_log;
   std::unique_ptr<audit::CheckpointSigner> audit_signer;
   std::unique_ptr<audit::Checkpointer> checkpointer;
