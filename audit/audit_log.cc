@@ -18,9 +18,9 @@ Error Unavailable(const std::string& detail) {
 
 Result<std::unique_ptr<AuditLog>> AuditLog::Open(std::unique_ptr<SqliteAuditStore> store,
                                                  AuditLogOptions options) {
-  if (store == nullptr || options.max_batch == 0) {
+  if (store == nullptr || options.max_batch == 0 || options.max_detached_queue == 0) {
     return Error(ErrorKind::kInvalidArgument, "invalid_audit_options",
-                 "the audit log needs a store and a positive max_batch");
+                 "the audit log needs a store, a positive max_batch and max_detached_queue");
   }
   WK_ASSIGN_OR_RETURN(SqliteAuditStore::LoadedTree tree, store->LoadTree());
   if (tree.inconsistent_entries > 0) {
@@ -64,7 +64,16 @@ void AuditLog::RecordDetached(AuditEntry entry) { Enqueue({std::move(entry), std
 void AuditLog::Enqueue(Pending pending) {
   {
     std::lock_guard<std::mutex> lock(queue_mutex_);
+    if (!pending.done && detached_queued_ >= options_.max_detached_queue) {
+      // Logged every 1000th time: the flood that causes this must not also flood the log.
+      if (detached_dropped_++ % 1000 == 0) {
+        log::Error("audit_detached_entry_dropped", {{"dropped", std::to_string(detached_dropped_)},
+                                                    {"request_id", pending.entry.request_id}});
+      }
+      return;
+    }
     if (!stopping_) {
+      if (!pending.done) ++detached_queued_;
       queue_.push_back(std::move(pending));
       queue_ready_.notify_one();
       return;
@@ -81,6 +90,7 @@ void AuditLog::WriterLoop() {
       queue_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything queued was written
       while (!queue_.empty() && group.size() < options_.max_batch) {
+        if (!queue_.front().done) --detached_queued_;
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -136,6 +146,11 @@ void AuditLog::CommitGroup(std::vector<Pending>& group) {
   for (std::size_t i = 0; i < group.size(); ++i) {
     if (group[i].done) group[i].done->set_value(sealed[i].entry.index);
   }
+}
+
+std::uint64_t AuditLog::detached_dropped() const {
+  std::lock_guard<std::mutex> lock(queue_mutex_);
+  return detached_dropped_;
 }
 
 Result<std::uint64_t> AuditLog::Size() const {

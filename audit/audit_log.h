@@ -38,6 +38,10 @@ namespace weftkit::audit {
 struct AuditLogOptions {
   // The most entries one transaction appends.
   std::size_t max_batch = 512;
+  // The most detached entries (RecordDetached) waiting at once. Beyond it they are dropped,
+  // logged and counted, so that a flood of refused requests cannot grow memory without bound
+  // while the store is slow. Entries of Record are never dropped: their callers wait.
+  std::size_t max_detached_queue = 100000;
 };
 
 class AuditLog final : public AuditSink, public AuditReader {
@@ -81,6 +85,9 @@ class AuditLog final : public AuditSink, public AuditReader {
 
   SqliteAuditStore& store() { return *store_; }
 
+  // Detached entries dropped because max_detached_queue was reached, since Open.
+  std::uint64_t detached_dropped() const;
+
  private:
   struct Pending {
     AuditEntry entry;
@@ -98,10 +105,12 @@ class AuditLog final : public AuditSink, public AuditReader {
   const std::unique_ptr<SqliteAuditStore> store_;
   const AuditLogOptions options_;
 
-  std::mutex queue_mutex_;
+  mutable std::mutex queue_mutex_;
   std::condition_variable queue_ready_;
-  std::deque<Pending> queue_;  // guarded by queue_mutex_
-  bool stopping_ = false;      // guarded by queue_mutex_
+  std::deque<Pending> queue_;           // guarded by queue_mutex_
+  std::size_t detached_queued_ = 0;     // detached entries in queue_; guarded by queue_mutex_
+  std::uint64_t detached_dropped_ = 0;  // guarded by queue_mutex_
+  bool stopping_ = false;               // guarded by queue_mutex_
 
   mutable std::shared_mutex tree_mutex_;
   std::vector<Hash> leaves_;  // durable entries' leaf hashes; guarded by tree_mutex_

@@ -12,6 +12,9 @@
 // reads, so that reads for proofs and exports never wait behind a commit (WAL mode lets them
 // run side by side).
 //
+// TODO(#5): retention. Old ranges are kept here forever; they should move to compressed archive
+// files with their checkpoints, and the verifier should span archive and live entries.
+//
 // Thread safety: all members are thread-safe; each connection is serialised by its Database.
 #pragma once
 

@@ -26,12 +26,13 @@ class AuditLogTest : public ::testing::Test {
  protected:
   std::filesystem::path db_path() const { return dir_.path() / "audit.db"; }
 
-  std::unique_ptr<AuditLog> OpenLog(std::chrono::milliseconds busy = std::chrono::seconds(5)) {
+  std::unique_ptr<AuditLog> OpenLog(std::chrono::milliseconds busy = std::chrono::seconds(5),
+                                    AuditLogOptions log_options = {}) {
     store::OpenOptions options;
     options.busy_timeout = busy;
     auto store = SqliteAuditStore::Open(db_path(), options);
     EXPECT_TRUE(store.ok()) << store.error().ToString();
-    auto log = AuditLog::Open(std::move(store).value());
+    auto log = AuditLog::Open(std::move(store).value(), log_options);
     EXPECT_TRUE(log.ok()) << log.error().ToString();
     return std::move(log).value();
   }
@@ -130,6 +131,20 @@ TEST_F(AuditLogTest, Record_FailsWithAuditUnavailable_WhileTheStoreCannotWrite) 
   EXPECT_EQ(log->Record(SampleEntry(2)).value(), 1u);
   EXPECT_TRUE(log->Healthy());
   EXPECT_TRUE(VerifyChain(*log).ok());
+}
+
+TEST_F(AuditLogTest, RecordDetached_DropsAndCounts_BeyondTheQueueLimit) {
+  auto log = OpenLog(std::chrono::milliseconds(300), {.max_batch = 512, .max_detached_queue = 1});
+  // The writer is stuck on the lock another process holds, so detached entries pile up.
+  sqlite3* other = RawConnection();
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  for (int i = 0; i < 3; ++i) log->RecordDetached(SampleEntry(i));
+  EXPECT_GE(log->detached_dropped(), 1u);
+  EXPECT_LE(log->detached_dropped(), 2u);
+  ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  // Waiting callers are never dropped.
+  EXPECT_TRUE(log->Record(SampleEntry(9)).ok());
 }
 
 TEST_F(AuditLogTest, Store_RefusesUpdateAndDelete_ThroughItsTriggers) {
