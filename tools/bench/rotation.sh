@@ -2,6 +2,7 @@
 # Shows that rotating a master key costs the same with 10 and with 1,000,000 DEKs outstanding.
 #
 # Usage: tools/bench/rotation.sh [DEKS_LARGE (default 1000000)] [ROTATIONS (default 20)]
+# (tools/bench/run.sh runs it as part of the whole benchmark; it also works alone.)
 #
 # It builds kmsd (unless WEFTKIT_DEV_SKIP_BUILD=1), creates a throw-away state folder with a
 # fresh SoftHSM token, PKI and database (tools/kms-dev-up.sh with WEFTKIT_STATE_DIR), starts kmsd
@@ -69,6 +70,21 @@ summary() {
   sort -n | awk '{ v[NR] = $1 } END { printf "median %.2f ms, max %.2f ms (n=%d)", v[int((NR + 1) / 2)], v[NR], NR }'
 }
 
+# machine_line DEKS SUMMARY: the same numbers as key=value pairs, for tools/bench/report.py.
+machine_line() {
+  awk -v deks="$1" '{ gsub(/[(),=]/, " "); printf "rotation deks=%d median_ms=%s max_ms=%s n=%s\n", deks, $2, $5, $8 }' <<<"$2"
+}
+
+# The configured first administrator binds the officer and the engine to their roles.
+bind() {
+  echo "{\"id\":\"$1\"}" >"$STATE/principal.json"
+  echo "{\"principal\":\"$1\",\"role\":\"$2\"}" >"$STATE/binding.json"
+  call admin POST /v1/principals "$STATE/principal.json" >/dev/null
+  call admin POST /v1/bindings "$STATE/binding.json" >/dev/null
+}
+bind spiffe://weftkit.dev/officer/alice key-officer
+bind spiffe://weftkit.dev/engine/orders engine
+
 echo '{"name":"orders"}' >"$STATE/small.json"
 echo '{"name":"orders.large"}' >"$STATE/large.json"
 call officer POST /v1/keys "$STATE/small.json"
@@ -83,4 +99,6 @@ small=$(time_rotations orders | summary)
 large=$(time_rotations orders.large | summary)
 echo "rotation with 10 DEKs outstanding:        $small"
 echo "rotation with $LARGE DEKs outstanding:  $large"
+machine_line 10 "$small"
+machine_line "$LARGE" "$large"
 echo "machine: $(nproc) cores, $(uname -srm); $(date -u +%Y-%m-%dT%H:%MZ)"
