@@ -13,7 +13,6 @@ Each input line is a kind followed by key=value pairs (values may be double-quot
 Prints a Markdown table: every result, its baseline, the ratio, the target and PASS or MISS.
 """
 import shlex
-import statistics
 import sys
 
 
@@ -52,7 +51,8 @@ def main(path):
     hsm_decrypt = max((float(h["ops_per_s"]) for h in hsm if h["op"] == "decrypt"), default=0)
 
     nginx_runs = [float(rows[n]["rps"]) for n in ("nginx_keepalive", "nginx_keepalive_after") if n in rows]
-    nginx_ka = statistics.mean(nginx_runs) if nginx_runs else 0
+    # The higher of the two nginx runs (before and after the kmsd rows): the stricter baseline.
+    nginx_ka = max(nginx_runs, default=0)
     for name in ("nginx_keepalive", "nginx_keepalive_after", "nginx_handshake"):
         if name in rows:
             r = rows[name]
@@ -77,7 +77,7 @@ def main(path):
             f"{ms(r['p50_us'])} / {ms(r['p99_us'])} / {ms(r['p999_us'])} ms",
             f"{int(r['rss_kib']) / 1024:.0f} MiB", baseline_label, f"{ratio:.0%}", target, ok, r["load"])
 
-    nginx_label = f"nginx keep-alive {nginx_ka:,.0f}"
+    nginx_label = f"nginx keep-alive {nginx_ka:,.0f}/s"
     ratio_row("kmsd_healthz", "kmsd GET /healthz (no auth, no worker)", nginx_ka, nginx_label, "", None)
     ratio_row("kmsd_wrap", "wrap", nginx_ka, nginx_label, "≥ 50%, p99 ≤ 5 ms", 0.5, 5000)
     ratio_row("kmsd_unwrap", "unwrap", nginx_ka, nginx_label, "≥ 50%, p99 ≤ 5 ms", 0.5, 5000)

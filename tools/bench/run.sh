@@ -17,7 +17,8 @@
 #     its default threads (2 I/O, 4 workers) and nginx (2 workers: kmsd's I/O thread count) with
 #     the same certificate, key, cipher suites and groups, no session resumption on either side,
 #     serving a small static JSON body;
-#  3. measures the raw HSM rate in-process (bench/weftkit-bench-hsm, 1 and 2 threads);
+#  3. measures the raw HSM rate in-process (bench/weftkit-bench-hsm, 1 and 2 threads), before
+#     the servers start and again just before the batch rows;
 #  4. drives nginx and kmsd with the same wrk (2 threads, tools/bench/request.lua): keep-alive
 #     rows authenticate with an engine's Bearer JWT (wrk cannot present a client certificate);
 #     handshake rows send `Connection: close`, so every request is a new TCP connection and a
@@ -30,7 +31,8 @@
 # Other work on the machine changes the absolute numbers: the load average is recorded per row,
 # and the ratios are what to compare between runs.
 set -euo pipefail
-
+# The braces make bash read the whole script before running it, so editing it mid-run is safe.
+{
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 BUILD=${WEFTKIT_BUILD_DIR:-build-bench}
@@ -208,6 +210,10 @@ for op in wrap unwrap generate-data-key rewrap; do
   row "kmsd_$op" "$CONNECTIONS" "$KMS/v1/keys/orders/$op" POST "$body" \
     "Authorization: Bearer $(engine_token)"
 done
+# The raw HSM rate again, next to the rows divided by it: on a shared machine it moves with the
+# load, and report.py divides by the higher of the two measurements.
+"$BUILD/bench/weftkit-bench-hsm" --module "$MODULE" --token-label weftkit-dev \
+  --pin-file "$STATE/user.pin" --seconds 3 --threads 1,2 | tee -a "$RESULTS" >&2
 for n in 100 1000; do
   row "kmsd_batch_unwrap_$n" "$BATCH_CONNECTIONS" "$KMS/v1/keys/orders/batch/unwrap" POST \
     "$STATE/unwrap-$n.json" "Authorization: Bearer $(engine_token)"
@@ -253,3 +259,5 @@ fi
     "date=$(date -u +%Y-%m-%dT%H:%MZ)"
 } >>"$RESULTS"
 python3 tools/bench/report.py "$RESULTS"
+exit
+}
