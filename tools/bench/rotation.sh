@@ -31,7 +31,7 @@ trap cleanup EXIT
 WEFTKIT_STATE_DIR=$STATE WEFTKIT_DEV_NO_RUN=1 tools/kms-dev-up.sh >/dev/null 2>&1
 sed -i 's/^listen = .*/listen = 127.0.0.1:0\nport_file = port/' "$STATE/kmsd.conf"
 SOFTHSM2_CONF=$STATE/softhsm2.conf "$BUILD/tools/kmsd" --config "$STATE/kmsd.conf" \
-  2>"$STATE/kmsd.log" &
+  >"$STATE/kmsd.out" 2>"$STATE/kmsd.log" &
 KMSD_PID=$!
 for _ in $(seq 100); do [[ -s "$STATE/port" ]] && break; sleep 0.1; done
 URL=https://127.0.0.1:$(cat "$STATE/port")

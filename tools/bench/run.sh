@@ -141,16 +141,39 @@ engine_token() {
 rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$KMSD_PID/status"; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
-# row NAME CONNECTIONS URL METHOD BODY_FILE [HEADER...]: one wrk measurement, one result line.
+# cpu_ticks PID...: user + system CPU time of the processes so far, in clock ticks.
+cpu_ticks() {
+  local pid total=0
+  for pid in "$@"; do total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat"))); done
+  echo "$total"
+}
+server_pids() {
+  if [[ $1 == nginx* ]]; then echo "$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')"; else echo "$KMSD_PID"; fi
+}
+
+# row NAME CONNECTIONS URL METHOD BODY_FILE [HEADER...]: one wrk measurement, one result line,
+# with the CPU time per request of the server (all its processes) and of wrk itself: on a
+# shared machine these move much less than the rates do.
 row() {
-  local name=$1 connections=$2 url=$3 load out line
+  local name=$1 connections=$2 url=$3 load line pids before after requests wrk_cpu
   shift 3
   load=$(load1)
-  out=$(wrk -t2 -c"$connections" -d"${DURATION}s" --timeout 10s -s tools/bench/request.lua "$url" -- "$@")
-  line=$(grep '^wrk ' <<<"$out")
-  echo "row name=$name connections=$connections ${line#wrk } load=$load rss_kib=$(rss_kib)" |
-    tee -a "$RESULTS" >&2
+  pids=$(server_pids "$name")
+  # shellcheck disable=SC2086
+  before=$(cpu_ticks $pids)
+  local TIMEFORMAT='%U %S'
+  { time wrk -t2 -c"$connections" -d"${DURATION}s" --timeout 10s -s tools/bench/request.lua "$url" \
+      -- "$@" >"$STATE/wrk.out"; } 2>"$STATE/wrk.time"
+  # shellcheck disable=SC2086
+  after=$(cpu_ticks $pids)
+  line=$(grep '^wrk ' "$STATE/wrk.out")
+  requests=$(sed 's/.*requests=\([0-9]*\).*/\1/' <<<"$line")
+  wrk_cpu=$(awk -v n="$requests" '{ printf "%.1f", ($1 + $2) * 1e6 / n }' "$STATE/wrk.time")
+  echo "row name=$name connections=$connections ${line#wrk } load=$load rss_kib=$(rss_kib)" \
+    "server_cpu_us=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$requests" \
+      'BEGIN { printf "%.1f", t * 1e6 / hz / n }') wrk_cpu_us=$wrk_cpu" | tee -a "$RESULTS" >&2
 }
+CLK_TCK=$(getconf CLK_TCK)
 
 # ---- data: a key, envelopes under an old and under the primary version ----
 echo "== preparing keys and envelopes" >&2
@@ -250,7 +273,7 @@ if ((ROTATION)); then
   echo "== rotation with 10 and $ROTATION_DEKS DEKs (tools/bench/rotation.sh)" >&2
   WEFTKIT_BUILD_DIR=$BUILD WEFTKIT_DEV_SKIP_BUILD=1 tools/bench/rotation.sh "$ROTATION_DEKS" 20 |
     tee "$STATE/rotation.out" >&2
-  grep '^rotation ' "$STATE/rotation.out" >>"$RESULTS"
+  grep '^rotation deks=' "$STATE/rotation.out" >>"$RESULTS"
 fi
 
 {
