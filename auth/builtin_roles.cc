@@ -11,7 +11,7 @@ Permission Allow(std::vector<std::string> actions, std::vector<std::string> reso
 std::vector<Permission> ReadEverything() {
   return {
       Allow({"key.read"}, {"key/*"}),
-      Allow({"policy.read"}, {"policy/*"}),
+      Allow({"policy.read", "policy.fetch", "policy.check", "policy.fleet.read"}, {"policy/*"}),
       Allow({"audit.read"}, {"audit"}),
       Allow({"metrics.read"}, {"metrics"}),
       Allow({"role.read"}, {"role/*", "sod/*"}),
@@ -25,6 +25,8 @@ Role EngineRole() {
           "A database engine: reads and uses the master keys named after it.",
           {},
           {Allow({"key.read", "dek.*"}, {"key/${engine}", "key/${engine}.*"}),
+           // Every scope: an engine enforces its cluster's, its pool's and its type's bundles.
+           Allow({"policy.fetch", "policy.report", "policy.check"}, {"policy/*"}),
            Allow({"token.issue"}, {"token/self"})},
           true};
 }

@@ -26,7 +26,7 @@ namespace fs = std::filesystem;
 // ---------------------------------------------------------------------------------------------
 // The schema: every section and key kmsd accepts, in documentation order.
 
-constexpr std::array<std::string_view, 41> kSettingNames = {
+constexpr std::array<std::string_view, 45> kSettingNames = {
     "server.listen",
     "server.io_threads",
     "server.workers",
@@ -39,6 +39,7 @@ constexpr std::array<std::string_view, 41> kSettingNames = {
     "server.read_timeout_ms",
     "server.idle_timeout_ms",
     "server.drain_timeout_ms",
+    "server.max_parked_requests",
     "server.port_file",
     "tls.certificate",
     "tls.private_key",
@@ -67,11 +68,14 @@ constexpr std::array<std::string_view, 41> kSettingNames = {
     "auth.scram_iterations",
     "auth.lockout_failures",
     "auth.lockout_s",
+    "policy.max_wait_s",
+    "policy.stale_after_s",
+    "policy.max_history_page",
     "log.level",
 };
 
-constexpr std::array<std::string_view, 8> kSectionNames = {"server", "tls",  "hsm",  "store",
-                                                           "state",  "keys", "auth", "log"};
+constexpr std::array<std::string_view, 9> kSectionNames = {
+    "server", "tls", "hsm", "store", "state", "keys", "auth", "policy", "log"};
 
 constexpr std::uint64_t kMaxEncryptionsPerVersion = std::uint64_t{1} << 30;  // 2^32 / 4
 
@@ -117,6 +121,8 @@ const IntegerSetting kIntegerSettings[] = {
      [](Config& c, std::uint64_t v) { c.server.idle_timeout = Millis(v); }},
     {"server.drain_timeout_ms", 0, 600000,
      [](Config& c, std::uint64_t v) { c.server.drain_timeout = Millis(v); }},
+    {"server.max_parked_requests", 1, 1000000,
+     [](Config& c, std::uint64_t v) { c.server.max_parked_requests = U32(v); }},
     {"hsm.sessions", 1, 1024, [](Config& c, std::uint64_t v) { c.hsm.sessions = U32(v); }},
     {"store.busy_timeout_ms", 0, 600000,
      [](Config& c, std::uint64_t v) { c.store.busy_timeout = Millis(v); }},
@@ -133,6 +139,12 @@ const IntegerSetting kIntegerSettings[] = {
     {"auth.lockout_failures", 1, 100,
      [](Config& c, std::uint64_t v) { c.auth.lockout_failures = U32(v); }},
     {"auth.lockout_s", 1, 86400, [](Config& c, std::uint64_t v) { c.auth.lockout = Seconds(v); }},
+    {"policy.max_wait_s", 1, 3600,
+     [](Config& c, std::uint64_t v) { c.policy.max_wait = Seconds(v); }},
+    {"policy.stale_after_s", 1, 31536000,
+     [](Config& c, std::uint64_t v) { c.policy.stale_after = Seconds(v); }},
+    {"policy.max_history_page", 1, 10000,
+     [](Config& c, std::uint64_t v) { c.policy.max_history_page = U32(v); }},
 };
 
 const std::pair<std::string_view, log::Level> kLogLevels[] = {
@@ -297,9 +309,10 @@ Status CheckNames(const Settings& s) {
   };
   for (const auto& [section, body] : s.document().sections) {
     if (std::find(kSectionNames.begin(), kSectionNames.end(), section) == kSectionNames.end()) {
-      keep(s.FailAt(Problem::kUnknown, body.line, "[" + section + "]",
-                    "is not a section kmsd knows" + Suggestion(section, kSectionNames) +
-                        "; the sections are server, tls, hsm, store, state, keys and log"),
+      keep(s.FailAt(
+               Problem::kUnknown, body.line, "[" + section + "]",
+               "is not a section kmsd knows" + Suggestion(section, kSectionNames) +
+                   "; the sections are server, tls, hsm, store, state, keys, auth, policy and log"),
            body.line);
       continue;
     }

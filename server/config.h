@@ -85,6 +85,7 @@ struct ServerSettings {
   std::chrono::milliseconds read_timeout{10000};   // to receive one whole request
   std::chrono::milliseconds idle_timeout{60000};   // keep-alive without a request
   std::chrono::milliseconds drain_timeout{10000};  // on shutdown, for requests in flight
+  std::uint32_t max_parked_requests = 10000;       // long polls waiting at once
   // Where kmsd writes the port it bound, as decimal text and a newline. Empty: not written.
   std::optional<std::filesystem::path> port_file;
 };
@@ -158,6 +159,13 @@ struct AuthSettings {
   std::chrono::seconds lockout{900};   // how long a locked account stays locked
 };
 
+// [policy]: serving policy bundles to engines.
+struct PolicySettings {
+  std::chrono::seconds max_wait{300};      // longest honoured "Prefer: wait=N" long poll
+  std::chrono::seconds stale_after{3600};  // fleet reporters silent this long are stale
+  std::uint32_t max_history_page = 100;    // versions in one page of history
+};
+
 // [log]
 struct LogSettings {
   log::Level level = log::Level::kInfo;
@@ -174,6 +182,7 @@ struct Config {
   StateSettings state;
   KeySettings keys;
   AuthSettings auth;
+  PolicySettings policy;
   LogSettings log;
 };
 

@@ -10,6 +10,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
@@ -22,9 +23,12 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "common/log.h"
+#include "server/change_notifier.h"
+#include "server/parking_lot.h"
 #include "server/peer_certificate.h"
 #include "server/request_id.h"
 
@@ -84,6 +88,113 @@ std::string_view Std(beast::string_view text) { return {text.data(), text.size()
 
 class Connection;
 
+// The parking lot of long polls (parking_lot.h) on the server's I/O context. Each parked request
+// is a ParkedWait: a timer on its own strand and a ticket in the ChangeNotifier. Everything that
+// ends a wait (the change, the timer, Shutdown) is funnelled onto that strand, so the first one
+// wins and the others find the wait already finished, without locks on the wait itself.
+class AsioParkingLot : public ParkingLot {
+ public:
+  AsioParkingLot(asio::io_context& io, std::size_t capacity) : io_(io), capacity_(capacity) {}
+
+  Outcome Park(const WaitForChange& wait, std::function<void(bool)> wake) override;
+
+  // Ends every wait (wake(false)) and refuses new ones. Idempotent.
+  void Shutdown();
+
+ private:
+  class ParkedWait;
+
+  void Remove(std::uint64_t id);
+
+  asio::io_context& io_;
+  const std::size_t capacity_;
+  std::mutex mutex_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<ParkedWait>> parked_;  // guarded by mutex_
+  std::uint64_t next_id_ = 0;                                               // guarded by mutex_
+  bool stopping_ = false;                                                   // guarded by mutex_
+};
+
+class AsioParkingLot::ParkedWait : public std::enable_shared_from_this<ParkedWait> {
+ public:
+  ParkedWait(AsioParkingLot& lot, std::uint64_t id, const WaitForChange& wait,
+             std::function<void(bool)> wake)
+      : lot_(lot),
+        id_(id),
+        notifier_(*wait.notifier),
+        topic_(wait.topic),
+        wake_(std::move(wake)),
+        timer_(asio::make_strand(lot.io_)) {}
+
+  // Arms the timer and subscribes, on the strand.
+  void Start(std::uint64_t seen, std::chrono::milliseconds timeout) {
+    asio::dispatch(timer_.get_executor(), [self = shared_from_this(), seen, timeout] {
+      self->timer_.expires_after(timeout);
+      self->timer_.async_wait([self](error_code ec) {
+        if (!ec) self->End(false);
+      });
+      std::weak_ptr<ParkedWait> weak = self;
+      self->ticket_ = self->notifier_.Subscribe(self->topic_, seen, [weak] {
+        if (auto wait = weak.lock()) wait->EndSoon(true);
+      });
+    });
+  }
+
+  // Ends the wait from any thread.
+  void EndSoon(bool changed) {
+    asio::post(timer_.get_executor(), [self = shared_from_this(), changed] { self->End(changed); });
+  }
+
+ private:
+  // On the strand only.
+  void End(bool changed) {
+    if (ended_) return;
+    ended_ = true;
+    timer_.cancel();
+    if (!changed && ticket_ != 0) notifier_.Cancel(topic_, ticket_);
+    lot_.Remove(id_);
+    auto wake = std::move(wake_);
+    wake(changed);
+  }
+
+  AsioParkingLot& lot_;
+  const std::uint64_t id_;
+  ChangeNotifier& notifier_;
+  const std::string topic_;
+  std::function<void(bool)> wake_;
+  asio::steady_timer timer_;
+  std::uint64_t ticket_ = 0;
+  bool ended_ = false;
+};
+
+ParkingLot::Outcome AsioParkingLot::Park(const WaitForChange& wait,
+                                         std::function<void(bool)> wake) {
+  std::shared_ptr<ParkedWait> parked;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return Outcome::kStopping;
+    if (parked_.size() >= capacity_) return Outcome::kFull;
+    parked = std::make_shared<ParkedWait>(*this, next_id_, wait, std::move(wake));
+    parked_.emplace(next_id_++, parked);
+  }
+  parked->Start(wait.seen, wait.timeout);
+  return Outcome::kParked;
+}
+
+void AsioParkingLot::Shutdown() {
+  std::vector<std::shared_ptr<ParkedWait>> waiting;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+    for (auto& [id, parked] : parked_) waiting.push_back(parked);
+  }
+  for (auto& parked : waiting) parked->EndSoon(false);
+}
+
+void AsioParkingLot::Remove(std::uint64_t id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  parked_.erase(id);
+}
+
 // Everything the listener and the connections share. Member order matters: the I/O context is
 // destroyed before the registry, dispatcher and TLS context, because destroying it destroys
 // queued handlers, which may hold the last reference to a connection.
@@ -129,6 +240,9 @@ class ServerCore {
 
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
+  // After io_, so that its timers are destroyed while the I/O context still exists; the
+  // dispatcher holds a pointer to it but uses it only between Start and Stop.
+  AsioParkingLot parking_;
   tcp::acceptor acceptor_;
   std::vector<std::thread> threads_;
 };
@@ -391,9 +505,10 @@ ServerCore::ServerCore(HttpServerSettings settings, std::unique_ptr<TlsContext> 
       // asio::ssl::context adopts one reference; TlsContext keeps its own.
       ssl_context_(NewReference(tls_->native_handle())),
       metrics_(metrics),
-      dispatcher_(router, std::move(authenticator), workers, metrics),
+      dispatcher_(router, std::move(authenticator), workers, metrics, &parking_),
       endpoint_(endpoint),
       work_(asio::make_work_guard(io_)),
+      parking_(io_, settings_.max_parked_requests),
       acceptor_(asio::make_strand(io_)) {}
 
 ServerCore::~ServerCore() {
@@ -495,6 +610,8 @@ void ServerCore::Stop() {
     error_code ignored;
     acceptor_.close(ignored);
   });
+  // Long polls are answered now (as timeouts) rather than held until the drain timeout.
+  parking_.Shutdown();
   ForEachConnection(&Connection::BeginDrain);
   if (!WaitForConnections(settings_.drain_timeout)) {
     log::Warning("server_drain_timeout", {});

@@ -11,6 +11,10 @@
 // open connections (over it, a new connection is accepted and closed at once, and counted in
 // connections_rejected_total).
 //
+// Long polls: a request whose handler returns Response::wait is parked on the I/O context (one
+// Asio timer and one ChangeNotifier waiter each, no thread; at most max_parked_requests at once)
+// and answered when its topic changes, its timeout passes, or Stop() begins, whichever is first.
+//
 // Beast and Asio appear only in http_server.cc; this header stays light for kmsd and tests.
 //
 // Thread safety: Start, Stop and RunUntilSignal are meant for one controlling thread; port() may
@@ -44,6 +48,8 @@ struct HttpServerSettings {
   std::chrono::milliseconds idle_timeout{60000};  // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{10000};
   std::chrono::milliseconds drain_timeout{10000};  // Stop() waits this long for requests
+  // Long polls waiting at once (parking_lot.h); over it a new one gets 503 too_many_waiting.
+  std::size_t max_parked_requests = 10000;
   TlsContextSettings tls;
 };
 

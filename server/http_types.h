@@ -2,7 +2,11 @@
 // tests do not compile Beast.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,6 +44,9 @@ struct Request {
   const std::string& PathParam(const std::string& name) const { return path_params.at(name); }
 };
 
+class ChangeNotifier;
+struct WaitForChange;
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
@@ -47,6 +54,22 @@ struct Response {
   std::string body;
   // The body holds secret material (a plaintext DEK): the server wipes it once it is sent.
   bool wipe_after_send = false;
+  // Set by a handler that asks to answer later (long polling): the rest of this response is
+  // ignored and the request is parked until `wait` resolves (parking_lot.h). Empty normally.
+  std::shared_ptr<const WaitForChange> wait;
+};
+
+// Where a long-polling request waits, and how its answer is built when the wait ends.
+struct WaitForChange {
+  ChangeNotifier* notifier = nullptr;  // must outlive the server
+  std::string topic;
+  // The topic's generation the handler read *before* it looked at the state it answers from.
+  std::uint64_t seen = 0;
+  std::chrono::milliseconds timeout{0};
+  // Builds the answer: changed is true when the topic changed, false on timeout or shutdown.
+  // Runs on an I/O thread, so it must not block (read memory, not the HSM or the store); its
+  // own `wait` is ignored. A throw becomes a 500 like a handler's.
+  std::function<Response(bool changed)> resume;
 };
 
 }  // namespace weftkit::server

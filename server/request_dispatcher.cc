@@ -58,6 +58,12 @@ struct RequestDispatcher::Exchange {
   Clock::time_point start = Clock::now();
 };
 
+// A request waiting in the parking lot: what is needed to answer it later.
+struct RequestDispatcher::Parked {
+  Exchange exchange;
+  Completion done;
+};
+
 // One request on its way through the worker pool. Counted in flight from construction until
 // destruction, and the completion (which keeps the connection alive) is dropped before the count
 // goes down, so that the server can wait for the count before tearing down its I/O context.
@@ -89,11 +95,13 @@ class RequestDispatcher::WorkerTask {
 };
 
 RequestDispatcher::RequestDispatcher(const Router& router, Authenticator authenticator,
-                                     WorkerPool& workers, ServerMetrics metrics)
+                                     WorkerPool& workers, ServerMetrics metrics,
+                                     ParkingLot* parking)
     : router_(router),
       authenticator_(std::move(authenticator)),
       workers_(workers),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      parking_(parking) {}
 
 void RequestDispatcher::Dispatch(Request request, Completion done) {
   Exchange exchange{.request = std::move(request)};
@@ -130,7 +138,7 @@ Response RequestDispatcher::Reject(const Request& request, int status, const std
 
 void RequestDispatcher::RunInline(Exchange exchange, Completion done) {
   SecurityContext context = AnonymousContext(exchange.request);
-  done(Finish(exchange, Handle(exchange, context)));
+  Deliver(exchange, done, Handle(exchange, context));
 }
 
 void RequestDispatcher::Submit(Exchange exchange, Completion done) {
@@ -152,7 +160,45 @@ void RequestDispatcher::RunOnWorker(Exchange& exchange, const Completion& done) 
     return done(Finish(exchange, ProblemResponse(context.error(), request.request_id)));
   }
   exchange.principal = context->principal();
-  done(Finish(exchange, Handle(exchange, *context)));
+  Deliver(exchange, done, Handle(exchange, *context));
+}
+
+void RequestDispatcher::Deliver(Exchange& exchange, const Completion& done, Response response) {
+  if (!response.wait) return done(Finish(exchange, std::move(response)));
+  // The completion is copied: it keeps the connection alive while the request is parked.
+  Park(std::make_shared<Parked>(Parked{std::move(exchange), done}), std::move(response.wait));
+}
+
+void RequestDispatcher::Park(std::shared_ptr<Parked> parked,
+                             std::shared_ptr<const WaitForChange> wait) {
+  ParkingLot::Outcome outcome = ParkingLot::Outcome::kStopping;
+  if (parking_ != nullptr && wait->notifier != nullptr) {
+    outcome = parking_->Park(*wait, [this, parked, wait](bool changed) {
+      Resume(*parked, *wait, changed);
+    });
+  }
+  if (outcome == ParkingLot::Outcome::kParked) return;
+  if (outcome == ParkingLot::Outcome::kFull) {
+    Error full(ErrorKind::kUnavailable, "too_many_waiting", "the parking lot is full");
+    const Request& request = parked->exchange.request;
+    return parked->done(Finish(parked->exchange, ProblemResponse(full, request.request_id)));
+  }
+  // Stopping: answer now, as a timeout would.
+  Resume(*parked, *wait, /*changed=*/false);
+}
+
+void RequestDispatcher::Resume(Parked& parked, const WaitForChange& wait, bool changed) {
+  Response response;
+  try {
+    response = wait.resume(changed);
+  } catch (const std::exception& e) {
+    response = InternalError(parked.exchange.request, "resume", e.what());
+  } catch (...) {
+    response = InternalError(parked.exchange.request, "resume", "non-standard exception");
+  }
+  response.wait.reset();  // a resumed request is answered, never parked again
+  Completion done = std::move(parked.done);
+  done(Finish(parked.exchange, std::move(response)));
 }
 
 Result<SecurityContext> RequestDispatcher::Authenticate(const Exchange& exchange) const {

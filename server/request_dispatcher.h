@@ -9,6 +9,11 @@
 // becomes the problem response. A handler that throws yields 500 "internal"; the exception is
 // logged with the request id, never echoed.
 //
+// Long polling: a handler may return a Response with `wait` set (http_types.h). The request is
+// then parked in the ParkingLot (no thread held) and answered by WaitForChange::resume when the
+// wait ends; a full lot answers 503 "too_many_waiting" with Retry-After, and a stopping server
+// (or a dispatcher without a lot) resumes at once as if the wait had timed out.
+//
 // Every response leaving here carries X-Request-Id, Cache-Control: no-store,
 // X-Content-Type-Options: nosniff and Strict-Transport-Security, is counted in the server
 // metrics and produces one access-log line (request id, peer, principal, method, route pattern,
@@ -28,6 +33,7 @@
 #include "common/error.h"
 #include "common/security_context.h"
 #include "server/http_types.h"
+#include "server/parking_lot.h"
 #include "server/router.h"
 #include "server/server_metrics.h"
 #include "server/worker_pool.h"
@@ -44,8 +50,9 @@ using Completion = std::function<void(Response)>;
 
 class RequestDispatcher {
  public:
+  // `parking` (may be null: long polls then end at once) must outlive the dispatcher.
   RequestDispatcher(const Router& router, Authenticator authenticator, WorkerPool& workers,
-                    ServerMetrics metrics);
+                    ServerMetrics metrics, ParkingLot* parking = nullptr);
   RequestDispatcher(const RequestDispatcher&) = delete;
   RequestDispatcher& operator=(const RequestDispatcher&) = delete;
 
@@ -64,6 +71,7 @@ class RequestDispatcher {
 
  private:
   struct Exchange;
+  struct Parked;
   class WorkerTask;
   friend class WorkerTask;
 
@@ -72,6 +80,10 @@ class RequestDispatcher {
   void RunOnWorker(Exchange& exchange, const Completion& done);
   Result<SecurityContext> Authenticate(const Exchange& exchange) const;
   Response Handle(Exchange& exchange, const SecurityContext& context);
+  // Sends `response` on, or parks the exchange when the handler asked to wait.
+  void Deliver(Exchange& exchange, const Completion& done, Response response);
+  void Park(std::shared_ptr<Parked> parked, std::shared_ptr<const WaitForChange> wait);
+  void Resume(Parked& parked, const WaitForChange& wait, bool changed);
   Response Finish(const Exchange& exchange, Response response) const;
   void TaskFinished();
 
@@ -79,6 +91,7 @@ class RequestDispatcher {
   const Authenticator authenticator_;
   WorkerPool& workers_;
   const ServerMetrics metrics_;
+  ParkingLot* const parking_;
 
   mutable std::mutex in_flight_mutex_;
   mutable std::condition_variable in_flight_zero_;

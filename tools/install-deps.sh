@@ -16,7 +16,7 @@ PACKAGES=(
   libp11-dev libengine-pkcs11-openssl
   opensc
   curl
-  python3 python3-jwt python3-jwcrypto python3-cryptography python3-yaml
+  python3 python3-jwt python3-jwcrypto python3-cryptography python3-yaml python3-jsonschema
   libauthen-scram-perl
   wrk nginx-light  # tools/bench/run.sh: the load generator and the static HTTPS baseline
 )

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/policy_routes.h"
 #include "api/rbac_routes.h"
 #include "api/request_authenticator.h"
 #include "api/routes.h"
@@ -33,6 +34,8 @@
 #include "kms/key_service.h"
 #include "kms/sqlite_key_store.h"
 #include "pkcs11/hsm.h"
+#include "policy_store/policy_service.h"
+#include "server/change_notifier.h"
 #include "server/config.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
@@ -116,6 +119,7 @@ server::HttpServerSettings HttpSettings(const server::Config& config) {
   http.read_timeout = config.server.read_timeout;
   http.idle_timeout = config.server.idle_timeout;
   http.drain_timeout = config.server.drain_timeout;
+  http.max_parked_requests = config.server.max_parked_requests;
   http.tls.cert_file = config.tls.certificate.string();
   if (config.tls.private_key) http.tls.key_file = config.tls.private_key->string();
   if (config.tls.private_key_uri) {
@@ -151,6 +155,9 @@ struct Services {
   std::unique_ptr<auth::TokenService> tokens;
   std::shared_ptr<auth::SqlitePasswordStore> passwords;
   std::unique_ptr<auth::ScramServer> scram;
+  // Wakes long polls on a scope when a bundle is published there; outlives the policy service.
+  std::unique_ptr<server::ChangeNotifier> policy_changes;
+  std::unique_ptr<policy_store::PolicyService> policies;
 };
 
 Result<Services> OpenServices(const server::Config& config) {
@@ -185,6 +192,15 @@ Result<Services> OpenServices(const server::Config& config) {
   scram_options.throttle.max_failures = static_cast<int>(config.auth.lockout_failures);
   scram_options.throttle.lock_period = config.auth.lockout;
   WK_ASSIGN_OR_RETURN(services.scram, auth::ScramServer::Create(services.passwords, scram_options));
+
+  services.policy_changes = std::make_unique<server::ChangeNotifier>();
+  policy_store::PolicyServiceOptions policy_options;
+  policy_options.stale_after_s = config.policy.stale_after.count();
+  policy_options.on_publish = [changes = services.policy_changes.get()](const std::string& scope) {
+    changes->Notify(api::PolicyTopic(scope));
+  };
+  WK_ASSIGN_OR_RETURN(services.policies, policy_store::PolicyService::Open(
+                                             *services.hsm, services.database, policy_options));
   return services;
 }
 
@@ -230,6 +246,9 @@ void RegisterAllRoutes(server::Router& router, const server::Config& config, Ser
   api::RegisterRoutes(router, deps);
   api::RegisterRbacRoutes(router, *services.rbac);
   api::RegisterTokenRoutes(router, *services.tokens, authorize);
+  api::RegisterPolicyRoutes(
+      router, *services.policies, *services.policy_changes, authorize,
+      {.max_wait = config.policy.max_wait, .max_history_page = config.policy.max_history_page});
 
   std::string audience = config.auth.token_audience;
   std::int64_t lifetime = config.auth.token_lifetime.count();

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "policy_store/language/predicate.h"
 
 namespace weftkit::policy {
 
@@ -59,6 +60,10 @@ struct Decision {
   std::vector<std::string> role_path;  // principal's role down to the role holding the rule
   std::string row_filter;              // USING predicate, canonical text; empty if none applies
   std::string row_check;               // WITH CHECK predicate; empty if none applies
+  // The same two predicates as trees (null when the text is empty), for engines that link this
+  // library and translate them into their query language without parsing the text again.
+  Predicate row_filter_tree;
+  Predicate row_check_tree;
 };
 
 // Decides a request against a validated document. Deny by default.

@@ -123,7 +123,7 @@ struct Listing {
   std::string value;
 };
 
-enum class Area { kOperations, kKeys, kDeks, kAccess, kAuthentication };
+enum class Area { kOperations, kKeys, kDeks, kAccess, kAuthentication, kPolicy };
 
 struct RouteRow {
   Area area;
@@ -347,6 +347,70 @@ std::vector<RouteRow> AuthenticationRows(const Prepared& prepared) {
   };
 }
 
+// A valid policy document (docs/policy-language.md) granting select on `resource`.
+Json PolicyDocument(const std::string& resource) {
+  return {{"format", "weftkit.policy/v1"},
+          {"roles",
+           {{{"name", "reader"},
+             {"grants",
+              {{{"database_type", "relational"},
+                {"actions", {"select"}},
+                {"resources", {resource}}}}}}}},
+          {"bindings", {{{"principal", "alice"}, {"roles", {"reader"}}}}}};
+}
+
+// Publishes version 1 (and 2) of `scope` if they are not there yet; the status is not checked
+// because every row's setup runs it again.
+void PublishPolicy(Callers& callers, const std::string& scope, int versions) {
+  for (int base = 0; base < versions; ++base) {
+    Json body = {{"document", PolicyDocument("t" + std::to_string(base) + ".*")},
+                 {"base_version", base}};
+    Send(callers.admin, "POST", "/v1/policy/scopes/" + scope + "/versions", body.dump());
+  }
+}
+
+// Policy bundles (docs/policy-bundles.md): officers publish, readers read and watch the fleet,
+// engines fetch, report and check. The bystander role holds policy.read, so rows needing more
+// use it as the wrong role.
+std::vector<RouteRow> PolicyRows() {
+  const std::string scope = "cluster/matrix";
+  const std::string base = "/v1/policy/scopes/" + scope;
+  const std::string resource = "policy/" + scope;
+  const Setup published = [scope](Callers& callers) { PublishPolicy(callers, scope, 1); };
+  const Json check = {{"principal", "alice"},
+                      {"database_type", "relational"},
+                      {"action", "select"},
+                      {"resource", "t0.x"}};
+  const std::string scoped = "/v1/policy/scopes/{kind}/{name}";
+  return {
+      {Area::kPolicy, "GET", "/v1/policy/scopes", "/v1/policy/scopes", "", kAuditorRole, 200,
+       kEngineRole, "policy.read", resource, published, Listing{"scopes", "scope", scope}},
+      {Area::kPolicy, "POST", scoped + "/versions", "/v1/policy/scopes/cluster/matrix-new/versions",
+       Text({{"document", PolicyDocument("a.*")}, {"base_version", 0}}), kOfficerRole, 201,
+       kAuditorRole, "policy.publish", "policy/cluster/matrix-new"},
+      {Area::kPolicy, "GET", scoped + "/versions", base + "/versions", "", kAuditorRole, 200,
+       kEngineRole, "policy.read", resource, published},
+      {Area::kPolicy, "GET", scoped + "/versions/{version}", base + "/versions/1", "", kAuditorRole,
+       200, kEngineRole, "policy.read", resource, published},
+      {Area::kPolicy, "GET", scoped + "/diff", base + "/diff?from=1&to=1", "", kAuditorRole, 200,
+       kEngineRole, "policy.read", resource, published},
+      {Area::kPolicy, "POST", scoped + "/rollback",
+       "/v1/policy/scopes/cluster/matrix-rollback/rollback",
+       Text({{"version", 1}, {"base_version", 2}}), kOfficerRole, 201, kAuditorRole,
+       "policy.publish", "policy/cluster/matrix-rollback",
+       [](Callers& callers) { PublishPolicy(callers, "cluster/matrix-rollback", 2); }},
+      {Area::kPolicy, "GET", scoped + "/bundle", base + "/bundle", "", kEngineRole, 200,
+       kBystanderRole, "policy.fetch", resource, published},
+      {Area::kPolicy, "POST", scoped + "/reports", base + "/reports",
+       Text({{"instance", "i-1"}, {"version", 1}}), kEngineRole, 200, kAuditorRole, "policy.report",
+       resource, published},
+      {Area::kPolicy, "GET", scoped + "/fleet", base + "/fleet", "", kAuditorRole, 200, kEngineRole,
+       "policy.fleet.read", resource, published},
+      {Area::kPolicy, "POST", scoped + "/check", base + "/check", check.dump(), kEngineRole, 200,
+       kBystanderRole, "policy.check", resource, published},
+  };
+}
+
 // Every non-public route of kmsd.
 std::vector<RouteRow> ProtectedRoutes(const Prepared& prepared) {
   std::vector<RouteRow> rows = {
@@ -354,7 +418,7 @@ std::vector<RouteRow> ProtectedRoutes(const Prepared& prepared) {
        "metrics.read", "metrics"},
   };
   for (auto part : {KeyRows(), DekRows(prepared), PrincipalRows(), RoleRows(),
-                    BindingAndConstraintRows(), AuthenticationRows(prepared)}) {
+                    BindingAndConstraintRows(), AuthenticationRows(prepared), PolicyRows()}) {
     rows.insert(rows.end(), part.begin(), part.end());
   }
   return rows;
@@ -376,6 +440,7 @@ std::vector<PublicRoute> PublicRoutes() {
       {"GET", "/healthz", "", 200, ""},
       {"GET", "/readyz", "", 200, ""},
       {"GET", "/.well-known/jwks.json", "", 200, ""},
+      {"GET", "/v1/policy/keys", "", 200, ""},
       {"POST", "/v1/auth/scram", "SCRAM-SHA-256 data=" + client_first, 401, "scram_continue"},
   };
 }
@@ -581,6 +646,10 @@ TEST_F(AuthorizationMatrixTest, AccessRoutes_AllowOnlyTheRightRole_AndDenyWins) 
 TEST_F(AuthorizationMatrixTest, AuthenticationAndMetricsRoutes_AllowOnlyTheRightRole_AndDenyWins) {
   CheckArea(Area::kAuthentication);
   CheckArea(Area::kOperations);
+}
+
+TEST_F(AuthorizationMatrixTest, PolicyRoutes_AllowOnlyTheRightRole_AndDenyWins) {
+  CheckArea(Area::kPolicy);
 }
 
 TEST_F(AuthorizationMatrixTest, PublicRoutes_Answer_WithoutCredentials) {

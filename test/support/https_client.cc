@@ -193,6 +193,10 @@ Result<HttpResponse> HttpsClient::ReadResponse() {
     }
     at = next + 2;
   }
+  // RFC 9112 §6.3: 1xx, 204 and 304 responses end with their header section.
+  if (response.status / 100 == 1 || response.status == 204 || response.status == 304) {
+    return response;
+  }
   std::string length = response.Header("content-length");
   if (length.empty()) {
     WK_ASSIGN_OR_RETURN(response.body, ReadUntilClosed());
