@@ -22,7 +22,8 @@
 #  4. drives nginx and kmsd with the same wrk (2 threads, tools/bench/request.lua): keep-alive
 #     rows authenticate with an engine's Bearer JWT (wrk cannot present a client certificate);
 #     handshake rows send `Connection: close`, so every request is a new TCP connection and a
-#     full TLS 1.3 handshake;
+#     full TLS 1.3 handshake; the poll row is an engine asking for its policy bundle with the
+#     ETag it holds (If-None-Match) and getting 304;
 #  5. an engine start-up (10,000 DEKs in 10 batch unwraps over 4 mTLS connections) and 1,000
 #     idle mTLS connections with bench/weftkit-bench-engine; kmsd's RSS around them;
 #  6. tools/bench/rotation.sh for rotation time with 10 and with N DEKs outstanding;
@@ -221,6 +222,26 @@ for i in range(10):
         json.dump({"items": items}, open(f"{state}/unwrap-1000.json", "w"))
 PY
 
+# A policy bundle for the poll row: the officer publishes version 1 of cluster/prod; the engine
+# then polls with its ETag in If-None-Match, as it does between publishes, and gets 304.
+python3 - "$STATE" <<'PY'
+import json, sys
+document = {"format": "weftkit.policy/v1",
+            "roles": [{"name": "reader", "grants": [{"database_type": "relational",
+                                                     "actions": ["select"],
+                                                     "resources": ["orders.*"]}]}],
+            "bindings": [{"principal": "alice", "roles": ["reader"]}]}
+json.dump({"document": document, "base_version": 0, "comment": "benchmark"},
+          open(f"{sys.argv[1]}/publish.json", "w"))
+PY
+BUNDLE=/v1/policy/scopes/cluster/prod/bundle
+call officer POST /v1/policy/scopes/cluster/prod/versions "$STATE/publish.json" >/dev/null
+ETAG=$(curl -sS --fail -D - -o /dev/null --cacert "$PKI/ca.pem" --cert "$PKI/engine.pem" \
+  --key "$PKI/engine.key" "$KMS$BUNDLE" | tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')
+poll_status=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$PKI/ca.pem" \
+  --cert "$PKI/engine.pem" --key "$PKI/engine.key" -H "If-None-Match: $ETAG" "$KMS$BUNDLE")
+[[ $poll_status == 304 ]] || { echo "run.sh: bundle poll answered $poll_status, not 304" >&2; exit 1; }
+
 # ---- wrk rows: nginx, kmsd, nginx again (to see how much the machine's load moved) ----
 echo "== wrk rows, ${DURATION}s each" >&2
 row nginx_keepalive "$CONNECTIONS" "$NGINX/" GET -
@@ -241,8 +262,8 @@ for n in 100 1000; do
   row "kmsd_batch_unwrap_$n" "$BATCH_CONNECTIONS" "$KMS/v1/keys/orders/batch/unwrap" POST \
     "$STATE/unwrap-$n.json" "Authorization: Bearer $(engine_token)"
 done
-# TODO(#7): a row "kmsd_poll_304" (report.py knows it): the engine polling its policy bundle with
-# If-None-Match and getting 304, once the bundle route of policy_store/ is served.
+row kmsd_poll_304 "$CONNECTIONS" "$KMS$BUNDLE" GET - "Authorization: Bearer $(engine_token)" \
+  "If-None-Match: $ETAG"
 row nginx_keepalive_after "$CONNECTIONS" "$NGINX/" GET -
 echo "nginx_session_reuse reused=$(grep -c 'reused=r' "$STATE/nginx/access.log" || true)" >>"$RESULTS"
 
