@@ -1,5 +1,8 @@
 #include "auth/jwt_verifier.h"
 
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
 #include <algorithm>
 #include <cctype>
 #include <limits>
@@ -166,6 +169,17 @@ Status CheckTimes(const Json& claims, const TokenPolicy& policy, VerifiedToken& 
   return OkStatus();
 }
 
+// The SHA-256 of the whole compact token, as 32 raw bytes: the key of the verified-signature
+// cache. The whole token, so that a changed header, payload or signature is a different entry.
+Result<std::string> TokenDigest(std::string_view token) {
+  std::string digest(SHA256_DIGEST_LENGTH, '\0');
+  if (EVP_Digest(token.data(), token.size(), reinterpret_cast<unsigned char*>(digest.data()),
+                 nullptr, EVP_sha256(), nullptr) != 1) {
+    return Error(ErrorKind::kInternal, "openssl_error", "SHA-256 of the token failed");
+  }
+  return digest;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<TokenVerifier>> TokenVerifier::Create(const SigningKeyRing& keys,
@@ -182,13 +196,31 @@ Result<VerifiedToken> TokenVerifier::Verify(std::string_view token) const {
 
   std::string kid;
   WK_ASSIGN_OR_RETURN(std::shared_ptr<const P256PublicKey> key, KeyFor(parts.header, &kid));
-  WK_ASSIGN_OR_RETURN(bool verified, key->VerifyEs256(AsBytes(parts.signing_input), *signature));
-  if (!verified) return Refuse("token_signature", "signature does not verify");
+  WK_ASSIGN_OR_RETURN(std::string digest, TokenDigest(token));
+  if (!VerifiedBefore(digest, key.get())) {
+    WK_ASSIGN_OR_RETURN(bool verified, key->VerifyEs256(AsBytes(parts.signing_input), *signature));
+    if (!verified) return Refuse("token_signature", "signature does not verify");
+    RememberVerified(std::move(digest), key);
+  }
 
   // Only now is the payload trusted enough to parse.
   WK_ASSIGN_OR_RETURN(VerifiedToken verified_token, CheckClaims(parts.payload));
   verified_token.kid = std::move(kid);
   return verified_token;
+}
+
+bool TokenVerifier::VerifiedBefore(const std::string& digest, const P256PublicKey* key) const {
+  std::shared_lock lock(verified_mutex_);
+  auto found = verified_.find(digest);
+  return found != verified_.end() && found->second.get() == key;
+}
+
+void TokenVerifier::RememberVerified(std::string digest,
+                                     std::shared_ptr<const P256PublicKey> key) const {
+  std::unique_lock lock(verified_mutex_);
+  // Emptying at the bound keeps memory fixed; the tokens in use are verified again once each.
+  if (verified_.size() >= kVerifiedSignatureCacheEntries) verified_.clear();
+  verified_.insert_or_assign(std::move(digest), std::move(key));
 }
 
 Result<std::shared_ptr<const P256PublicKey>> TokenVerifier::KeyFor(std::string_view header_part,

@@ -20,6 +20,14 @@
 //   token_revoked        jti is revoked
 // Error details are fixed texts: neither the token nor any value taken from it appears in them.
 //
+// An ES256 verification costs about as much CPU as the rest of a DEK request together, and an
+// engine sends the same token with every request for its whole life, so the verifier remembers
+// the SHA-256 digests of tokens whose signature verified, with the key object that verified
+// them. A later call with the same bytes skips only the signature check, and only while "kid"
+// still resolves to that same key object; the header, every claim, expiry and revocation are
+// checked again on every call. The memory is bounded (kVerifiedSignatureCacheEntries; emptied
+// when full).
+//
 // Thread safety: Verify is thread-safe and touches neither the HSM nor the store, so it may run
 // on the I/O thread.
 #pragma once
@@ -27,8 +35,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "auth/signing_key_ring.h"
@@ -41,6 +51,9 @@ namespace weftkit::auth {
 
 // Tokens longer than this are refused before any parsing.
 inline constexpr std::size_t kMaxTokenBytes = 8 * 1024;
+
+// Tokens whose verified signature the verifier remembers (32-byte digests, so about 100 KiB).
+inline constexpr std::size_t kVerifiedSignatureCacheEntries = 1024;
 
 // What a verified token says. The caller builds the request's SecurityContext from it
 // (principal = sub, method kJwt) and resolves the principal's roles at that moment.
@@ -75,10 +88,17 @@ class TokenVerifier {
                                                       std::string* kid) const;
   // Claim checks on a token whose signature verified.
   Result<VerifiedToken> CheckClaims(std::string_view payload_part) const;
+  // Whether `digest` (of a whole token) was verified before under exactly `key`.
+  bool VerifiedBefore(const std::string& digest, const P256PublicKey* key) const;
+  void RememberVerified(std::string digest, std::shared_ptr<const P256PublicKey> key) const;
 
   const SigningKeyRing& keys_;
   const TokenRevocations& revocations_;
   const TokenPolicy policy_;
+
+  mutable std::shared_mutex verified_mutex_;
+  // SHA-256 of a token -> the key its signature verified under. Guarded by verified_mutex_.
+  mutable std::unordered_map<std::string, std::shared_ptr<const P256PublicKey>> verified_;
 };
 
 }  // namespace weftkit::auth

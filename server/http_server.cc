@@ -280,6 +280,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ServerCore& server_;
   const std::uint64_t id_;
   const std::string peer_;
+  // TODO(#7): asio's ssl::stream holds 2 x 17 KiB zero-filled buffers and a BIO pair of 2 x 17 KiB
+  // per connection, most of the ~86 KiB an idle mTLS connection costs (docs/performance.md).
   beast::ssl_stream<beast::tcp_stream> stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;

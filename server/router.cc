@@ -19,18 +19,18 @@ bool IsParameter(std::string_view segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
-// Matches `path` against `pattern`, filling `params` on success.
-bool MatchPattern(std::string_view pattern, std::string_view path,
-                  std::map<std::string, std::string>& params) {
-  std::vector<std::string_view> want = SplitPath(pattern);
-  std::vector<std::string_view> have = SplitPath(path);
+// Matches the split path `have` against the split pattern `want`, filling `params` on success.
+// Literal segments are compared first, so a route that does not match allocates nothing.
+bool MatchSegments(const std::vector<std::string>& want, const std::vector<std::string_view>& have,
+                   std::map<std::string, std::string>& params) {
   if (want.size() != have.size()) return false;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    if (!IsParameter(want[i]) && want[i] != have[i]) return false;
+  }
   std::map<std::string, std::string> bound;
   for (std::size_t i = 0; i < want.size(); ++i) {
     if (IsParameter(want[i])) {
-      bound.emplace(std::string(want[i].substr(1, want[i].size() - 2)), std::string(have[i]));
-    } else if (want[i] != have[i]) {
-      return false;
+      bound.emplace(want[i].substr(1, want[i].size() - 2), std::string(have[i]));
     }
   }
   params = std::move(bound);
@@ -46,13 +46,20 @@ std::optional<std::string_view> Request::Header(std::string_view lower_case_name
   return std::nullopt;
 }
 
-void Router::Add(Route route) { routes_.push_back(std::move(route)); }
+void Router::Add(Route route) {
+  std::vector<std::string> segments;
+  for (std::string_view segment : SplitPath(route.pattern)) segments.emplace_back(segment);
+  pattern_segments_.push_back(std::move(segments));
+  routes_.push_back(std::move(route));
+}
 
 Router::Match Router::Find(std::string_view method, std::string_view path) const {
   Match match;
-  for (const Route& route : routes_) {
+  const std::vector<std::string_view> have = SplitPath(path);
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    const Route& route = routes_[i];
     std::map<std::string, std::string> params;
-    if (!MatchPattern(route.pattern, path, params)) continue;
+    if (!MatchSegments(pattern_segments_[i], have, params)) continue;
     if (route.method != method) {
       match.outcome = MatchOutcome::kMethodNotAllowed;
       continue;

@@ -389,5 +389,35 @@ TEST_F(JwtVerifierTest, Verify_RefusesRevoked_AlsoAfterRestart) {
   ExpectAccepted(other);
 }
 
+// The verified-signature cache (see jwt_verifier.h) skips only the signature check: a token that
+// verified once is still refused once it is revoked, and every claim is checked again.
+TEST_F(JwtVerifierTest, Verify_RefusesRevoked_AfterItVerifiedOnce) {
+  auto issued = service_->Issue(kPrincipal, "", 300, AuthMethod::kMtls);
+  ASSERT_TRUE(issued.ok());
+  const std::string token(issued->access_token.expose_chars());
+  ExpectAccepted(token);
+  ExpectAccepted(token);
+
+  ASSERT_TRUE(service_->Revoke(issued->jti, "spiffe://weftkit.dev/admin/alice").ok());
+  ExpectRefused(token, "token_revoked");
+}
+
+TEST_F(JwtVerifierTest, Verify_RefusesOtherSignature_OverClaimsThatVerifiedBefore) {
+  const std::string token = Issue();
+  ExpectAccepted(token);
+  ASSERT_TRUE(hsm_->CreateEcSigningKey("stranger").ok());
+  // Same header and claims as an accepted token, signed by a key nobody published.
+  ExpectRefused(Sign(DecodePart(token, 0), DecodePart(token, 1), "stranger"), "token_signature");
+}
+
+TEST_F(JwtVerifierTest, Verify_KeepsAccepting_AfterTheCacheFillsAndEmpties) {
+  const std::string first = Issue();
+  ExpectAccepted(first);
+  for (std::size_t i = 0; i < kVerifiedSignatureCacheEntries + 1; ++i) {
+    ExpectAccepted(Issue());
+  }
+  ExpectAccepted(first);
+}
+
 }  // namespace
 }  // namespace weftkit::auth
