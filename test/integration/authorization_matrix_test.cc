@@ -408,6 +408,8 @@ std::vector<RouteRow> PolicyRows() {
        "policy.fleet.read", resource, published},
       {Area::kPolicy, "POST", scoped + "/check", base + "/check", check.dump(), kEngineRole, 200,
        kBystanderRole, "policy.check", resource, published},
+  };
+}
 
 // The audit log's routes: reading for auditors (and admins, officers), checkpoints for auditors
 // and admins. Every request before these left entries, so the log is never empty here.
