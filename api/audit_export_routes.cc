@@ -11,6 +11,10 @@
 #include <vector>
 
 #include "api/responses.h"
+#include "audit/compliance/access_review.h"
+#include "audit/compliance/change_history.h"
+#include "audit/compliance/period_report.h"
+#include "common/time_util.h"
 
 namespace weftkit::api {
 namespace {
@@ -60,9 +64,10 @@ Status StoreNumber(AuditQuery& query, std::string_view value) {
 constexpr std::array<ParameterSpec, 6> kParameters{{
     {"format",
      [](AuditQuery& query, std::string_view value) -> Status {
-       auto format = audit::formats::ParseExportFormat(value);
-       if (!format.ok()) return Expected("expected jsonl, cef or leef");
-       query.format = *format;
+       bool letters =
+           std::all_of(value.begin(), value.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+       if (value.empty() || value.size() > 16 || !letters) return Expected("unknown format");
+       query.format = std::string(value);
        return OkStatus();
      }},
     {"from", StoreNumber<&AuditQuery::from>},
@@ -104,6 +109,12 @@ Response LinesResponse(audit::formats::ExportFormat format, std::string body, st
   return response;
 }
 
+Result<audit::formats::ExportFormat> LineFormat(const AuditQuery& query) {
+  auto format = audit::formats::ParseExportFormat(query.format.value_or("jsonl"));
+  if (!format.ok()) return InvalidQuery("format", "expected jsonl, cef or leef");
+  return *format;
+}
+
 Result<std::size_t> PageLimit(const AuditQuery& query, const AuditExportOptions& options) {
   std::uint64_t limit = query.limit.value_or(options.max_page_entries);
   if (limit == 0 || limit > options.max_page_entries) {
@@ -124,6 +135,7 @@ Result<Response> ExportPage(ExportContext& context, const Request& request,
   WK_RETURN_IF_ERROR(context.authorize(security, kReadAction, kAuditResource));
   static constexpr std::array<std::string_view, 4> kAllowed{"format", "from", "to", "limit"};
   WK_ASSIGN_OR_RETURN(AuditQuery query, ParseAuditQuery(request.query, kAllowed));
+  WK_ASSIGN_OR_RETURN(audit::formats::ExportFormat format, LineFormat(query));
   WK_ASSIGN_OR_RETURN(std::size_t limit, PageLimit(query, context.options));
   WK_ASSIGN_OR_RETURN(std::uint64_t size, context.reader.Size());
 
@@ -137,12 +149,12 @@ Result<Response> ExportPage(ExportContext& context, const Request& request,
   }
 
   std::uint64_t next = from + entries.size();
-  Response response = LinesResponse(
-      query.format, EncodeBody(entries, query.format, context.options.product), next, size);
+  Response response =
+      LinesResponse(format, EncodeBody(entries, format, context.options.product), next, size);
   if (next < to) {
     response.headers.emplace_back(
         "Link",
-        "</v1/audit/export?format=" + std::string(audit::formats::ExportFormatName(query.format)) +
+        "</v1/audit/export?format=" + std::string(audit::formats::ExportFormatName(format)) +
             "&from=" + std::to_string(next) + "&to=" + std::to_string(to) + ">; rel=\"next\"");
   }
   return response;
@@ -187,6 +199,7 @@ Result<Response> StreamPage(ExportContext& context, const Request& request,
   WK_RETURN_IF_ERROR(context.authorize(security, kReadAction, kAuditResource));
   static constexpr std::array<std::string_view, 4> kAllowed{"format", "after", "wait", "limit"};
   WK_ASSIGN_OR_RETURN(AuditQuery query, ParseAuditQuery(request.query, kAllowed));
+  WK_ASSIGN_OR_RETURN(audit::formats::ExportFormat format, LineFormat(query));
   WK_ASSIGN_OR_RETURN(std::size_t limit, PageLimit(query, context.options));
   std::uint64_t max_wait = static_cast<std::uint64_t>(context.options.max_wait.count());
   if (query.wait_s.value_or(0) > max_wait) {
@@ -205,8 +218,8 @@ Result<Response> StreamPage(ExportContext& context, const Request& request,
   }
 
   std::uint64_t next = first + entries.size();
-  Response response = LinesResponse(
-      query.format, EncodeBody(entries, query.format, context.options.product), next, size);
+  Response response =
+      LinesResponse(format, EncodeBody(entries, format, context.options.product), next, size);
   if (!entries.empty()) {
     response.headers.emplace_back("Audit-Cursor", std::to_string(entries.back().index));
   } else if (query.after) {
@@ -252,6 +265,137 @@ void RegisterAuditExportRoutes(server::Router& router, const audit::AuditReader&
               [context](const Request& request, const SecurityContext& security) {
                 return Respond(security, [&] { return StreamPage(*context, request, security); });
               }});
+}
+
+namespace {
+
+enum class EvidenceFormat { kJson, kCsv };
+
+constexpr std::int64_t kDefaultReportDays = 30;
+
+Result<EvidenceFormat> EvidenceFormatOf(const AuditQuery& query) {
+  std::string name = query.format.value_or("json");
+  if (name == "json") return EvidenceFormat::kJson;
+  if (name == "csv") return EvidenceFormat::kCsv;
+  return InvalidQuery("format", "expected json or csv");
+}
+
+Response EvidenceResponse(EvidenceFormat format, const nlohmann::json& json, std::string csv,
+                          const std::string& file_stem) {
+  Response response;
+  if (format == EvidenceFormat::kJson) {
+    response.body = json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  } else {
+    response.content_type = "text/csv; charset=utf-8; header=present";
+    response.body = std::move(csv);
+    response.headers.emplace_back("Content-Disposition",
+                                  "attachment; filename=\"" + file_stem + ".csv\"");
+  }
+  response.headers.emplace_back("Cache-Control", "no-store");
+  return response;
+}
+
+// The period [from, to] in Unix milliseconds from `from`/`to` in seconds.
+struct Period {
+  std::int64_t from_ms = 0;
+  std::int64_t to_ms = 0;
+};
+
+Result<Period> PeriodOf(const AuditQuery& query, std::int64_t default_span_s) {
+  // Seconds up to year 9999 keep every millisecond value far from overflow.
+  constexpr std::uint64_t kMaxSeconds = 253402300799;
+  std::int64_t now_s = UnixNow();
+  if (query.to && *query.to > kMaxSeconds) return InvalidQuery("to", "too far in the future");
+  std::int64_t to_s = query.to ? static_cast<std::int64_t>(*query.to) : now_s;
+  std::int64_t from_s = std::max<std::int64_t>(0, to_s - default_span_s);
+  if (query.from) {
+    if (*query.from > static_cast<std::uint64_t>(to_s)) {
+      return InvalidQuery("from", "must not be after to");
+    }
+    from_s = static_cast<std::int64_t>(*query.from);
+  }
+  return Period{from_s * 1000, to_s * 1000 + 999};
+}
+
+Result<std::vector<kms::MasterKey>> AllKeys(kms::KeyService& keys) {
+  WK_ASSIGN_OR_RETURN(std::vector<kms::KeyReport> reports, keys.ListKeys());
+  std::vector<kms::MasterKey> all;
+  for (kms::KeyReport& report : reports) all.push_back(std::move(report.key));
+  return all;
+}
+
+Result<Response> AccessReview(const ComplianceDependencies& deps, const Request& request,
+                              const SecurityContext& security) {
+  WK_RETURN_IF_ERROR(deps.authorize(security, kReadAction, kAuditResource));
+  static constexpr std::array<std::string_view, 1> kAllowed{"format"};
+  WK_ASSIGN_OR_RETURN(AuditQuery query, ParseAuditQuery(request.query, kAllowed));
+  WK_ASSIGN_OR_RETURN(EvidenceFormat format, EvidenceFormatOf(query));
+  WK_ASSIGN_OR_RETURN(std::vector<kms::MasterKey> keys, AllKeys(deps.keys));
+
+  audit::compliance::AccessReviewInputs inputs{deps.rbac, {}, {}, deps.has_password};
+  for (const kms::MasterKey& key : keys) inputs.key_names.push_back(key.name);
+  if (deps.policy_scopes) inputs.policy_scopes = deps.policy_scopes();
+  WK_ASSIGN_OR_RETURN(auto review, audit::compliance::BuildAccessReview(inputs));
+  return EvidenceResponse(
+      format, audit::compliance::AccessReviewToJson(review),
+      format == EvidenceFormat::kCsv ? audit::compliance::AccessReviewToCsv(review) : std::string(),
+      "access-review");
+}
+
+Result<Response> ChangeHistory(const ComplianceDependencies& deps, const Request& request,
+                               const SecurityContext& security) {
+  WK_RETURN_IF_ERROR(deps.authorize(security, kReadAction, kAuditResource));
+  static constexpr std::array<std::string_view, 3> kAllowed{"format", "from", "to"};
+  WK_ASSIGN_OR_RETURN(AuditQuery query, ParseAuditQuery(request.query, kAllowed));
+  WK_ASSIGN_OR_RETURN(EvidenceFormat format, EvidenceFormatOf(query));
+  WK_ASSIGN_OR_RETURN(Period period, PeriodOf(query, std::numeric_limits<std::int32_t>::max()));
+  WK_ASSIGN_OR_RETURN(std::vector<kms::MasterKey> keys, AllKeys(deps.keys));
+
+  WK_ASSIGN_OR_RETURN(auto events,
+                      audit::compliance::BuildChangeHistory(keys, deps.reader, period.from_ms,
+                                                            period.to_ms, deps.scan_limits));
+  return EvidenceResponse(format, audit::compliance::ChangeHistoryToJson(events),
+                          format == EvidenceFormat::kCsv
+                              ? audit::compliance::ChangeHistoryToCsv(events)
+                              : std::string(),
+                          "change-history");
+}
+
+Result<Response> PeriodReport(const ComplianceDependencies& deps, const Request& request,
+                              const SecurityContext& security) {
+  WK_RETURN_IF_ERROR(deps.authorize(security, kReadAction, kAuditResource));
+  static constexpr std::array<std::string_view, 3> kAllowed{"format", "from", "to"};
+  WK_ASSIGN_OR_RETURN(AuditQuery query, ParseAuditQuery(request.query, kAllowed));
+  WK_ASSIGN_OR_RETURN(EvidenceFormat format, EvidenceFormatOf(query));
+  WK_ASSIGN_OR_RETURN(Period period, PeriodOf(query, kDefaultReportDays * 86400));
+  WK_ASSIGN_OR_RETURN(std::vector<kms::MasterKey> keys, AllKeys(deps.keys));
+
+  WK_ASSIGN_OR_RETURN(auto report, audit::compliance::BuildPeriodReport(
+                                       keys, deps.reader, period.from_ms, period.to_ms,
+                                       UnixNow() * 1000, deps.scan_limits));
+  return EvidenceResponse(
+      format, audit::compliance::PeriodReportToJson(report),
+      format == EvidenceFormat::kCsv ? audit::compliance::PeriodReportToCsv(report) : std::string(),
+      "compliance-report");
+}
+
+}  // namespace
+
+void RegisterComplianceRoutes(server::Router& router, ComplianceDependencies deps) {
+  auto shared = std::make_shared<const ComplianceDependencies>(std::move(deps));
+  using Builder =
+      Result<Response> (*)(const ComplianceDependencies&, const Request&, const SecurityContext&);
+  auto handler = [shared](Builder build) {
+    return [shared, build](const Request& request, const SecurityContext& security) {
+      return Respond(security, [&] { return build(*shared, request, security); });
+    };
+  };
+  router.Add({"GET", "/v1/audit/compliance/access-review", server::RunOn::kWorker, false,
+              handler(AccessReview)});
+  router.Add({"GET", "/v1/audit/compliance/change-history", server::RunOn::kWorker, false,
+              handler(ChangeHistory)});
+  router.Add(
+      {"GET", "/v1/audit/compliance/report", server::RunOn::kWorker, false, handler(PeriodReport)});
 }
 
 }  // namespace weftkit::api

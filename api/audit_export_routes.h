@@ -23,6 +23,16 @@
 // (AuditExportOptions::max_waiting_streams, then 503 "stream_busy" with Retry-After) until the
 // server can park a request without a thread.
 //
+// Compliance evidence (docs/compliance.md), JSON by default or CSV with format=csv:
+//
+//   GET /v1/audit/compliance/access-review?format=json|csv
+//   GET /v1/audit/compliance/change-history?format=json|csv&from=S&to=S
+//   GET /v1/audit/compliance/report?format=json|csv&from=S&to=S
+//
+// `from` and `to` are Unix seconds, both ends included; `from` defaults to 0 for the history
+// and to 30 days before `to` for the report, `to` defaults to now. They require audit.read on
+// "audit" (auditor, key-officer, admin).
+//
 // Thread safety: the handlers are thread-safe; the reader and authorizer must outlive the router.
 #pragma once
 
@@ -35,7 +45,10 @@
 
 #include "api/authorizer.h"
 #include "audit/audit_reader.h"
+#include "audit/compliance/audit_scan.h"
 #include "audit/formats/export_format.h"
+#include "auth/rbac_service.h"
+#include "kms/key_service.h"
 #include "server/router.h"
 
 namespace weftkit::api {
@@ -49,7 +62,7 @@ struct AuditExportOptions {
 
 // The parameters of an export or stream request, as parsed from its query string.
 struct AuditQuery {
-  audit::formats::ExportFormat format = audit::formats::ExportFormat::kJsonLines;
+  std::optional<std::string> format;  // 1 to 16 lower-case letters; each route checks the name
   std::optional<std::uint64_t> from;
   std::optional<std::uint64_t> to;
   std::optional<std::uint64_t> after;
@@ -59,12 +72,27 @@ struct AuditQuery {
 
 // Parses `query` ("a=1&b=2", without '?'), accepting only the parameter names in `allowed`
 // (among format, from, to, after, limit, wait), each at most once, numbers as 1 to 20 decimal
-// digits that fit 64 bits, and `format` as a name ParseExportFormat knows. No percent-decoding:
+// digits that fit 64 bits, and `format` as 1 to 16 lower-case letters. No percent-decoding:
 // no accepted value needs it. kInvalidArgument "invalid_query" naming the parameter otherwise.
 Result<AuditQuery> ParseAuditQuery(std::string_view query,
                                    std::span<const std::string_view> allowed);
 
 void RegisterAuditExportRoutes(server::Router& router, const audit::AuditReader& reader,
                                Authorizer authorize, const AuditExportOptions& options);
+
+struct ComplianceDependencies {
+  const audit::AuditReader& reader;
+  const auth::RbacService& rbac;
+  kms::KeyService& keys;
+  Authorizer authorize;
+  // Whether a principal has a SCRAM password; may be empty.
+  std::function<Result<bool>(const std::string& principal)> has_password;
+  // TODO(#4): the policy store's scopes; until it is wired, empty (no per-scope rows).
+  std::function<std::vector<std::string>()> policy_scopes;
+  audit::compliance::ScanLimits scan_limits;
+};
+
+// The dependencies must outlive the router.
+void RegisterComplianceRoutes(server::Router& router, ComplianceDependencies deps);
 
 }  // namespace weftkit::api
