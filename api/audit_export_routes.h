@@ -57,7 +57,7 @@ struct AuditExportOptions {
   std::size_t max_page_entries = 1000;
   std::chrono::seconds max_wait{25};
   std::size_t max_waiting_streams = 2;
-  audit::formats::SiemProduct product;
+  audit::formats::SiemProduct product = audit::formats::KmsdSiemProduct();
 };
 
 // The parameters of an export or stream request, as parsed from its query string.

@@ -35,6 +35,8 @@ const FormatSpec& SpecOf(ExportFormat format) {
 
 }  // namespace
 
+SiemProduct KmsdSiemProduct() { return SiemProduct{"WeftKit", "KMS", WEFTKIT_VERSION}; }
+
 Result<ExportFormat> ParseExportFormat(std::string_view name) {
   for (const FormatSpec& spec : kFormats) {
     if (spec.name == name) return spec.format;

@@ -14,4 +14,7 @@ struct SiemProduct {
   std::string version;
 };
 
+// WeftKit, KMS and this build's version (the project version CMake was configured with).
+SiemProduct KmsdSiemProduct();
+
 }  // namespace weftkit::audit::formats

@@ -80,3 +80,16 @@ TEST(ExportFormatTest, EncodeEntryLine_EndsWithOneNewline_EveryFormat) {
 
 }  // namespace
 }  // namespace weftkit::audit::formats
+
+namespace weftkit::audit::formats {
+namespace {
+
+TEST(SiemProductTest, KmsdSiemProduct_NamesWeftKitKmsAndAVersion) {
+  SiemProduct product = KmsdSiemProduct();
+  EXPECT_EQ(product.vendor, "WeftKit");
+  EXPECT_EQ(product.product, "KMS");
+  EXPECT_FALSE(product.version.empty());
+}
+
+}  // namespace
+}  // namespace weftkit::audit::formats
