@@ -183,6 +183,13 @@ class WaitSlot {
 Result<std::uint64_t> WaitForEntry(ExportContext& context, std::uint64_t first,
                                    std::chrono::seconds wait) {
   WK_ASSIGN_OR_RETURN(std::uint64_t size, context.reader.Size());
+  if (first > size) {
+    // The client has processed entries this log does not have: it follows another log, or
+    // this one was restored from an older copy. Waiting would hide that.
+    return Error(ErrorKind::kFailedPrecondition, "audit_cursor_ahead",
+                 "after=" + std::to_string(first - 1) + " but the log holds " +
+                     std::to_string(size) + " entries");
+  }
   if (size > first || wait.count() == 0) return size;
   // TODO(#5): park the request without a worker once the server offers it; until then a
   // capped number of workers may wait.

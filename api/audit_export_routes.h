@@ -6,6 +6,8 @@
 //   GET /v1/audit/stream?format=...&after=I&wait=S&limit=N
 //       Entries with index > I (every entry when `after` is absent). When there are none yet,
 //       waits up to S seconds (default and maximum AuditExportOptions::max_wait) for the next.
+//       An `after` at or past the log's size answers 422 "audit_cursor_ahead": the client
+//       follows another log, or this one was restored from an older copy.
 //
 // Both answer 200 with one encoded entry per line (formats/export_format.h) and the headers
 //   Audit-Next     the index of the first entry not in this body: the `from` of the next

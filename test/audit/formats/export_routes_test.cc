@@ -208,6 +208,14 @@ TEST_F(AuditExportRoutesTest, Stream_FailsInvalidQuery_WaitOverMaximumOrAfterAtE
   }
 }
 
+TEST_F(AuditExportRoutesTest, Stream_FailsCursorAhead_AfterPastEndOfLog) {
+  Produce(3);
+  EXPECT_EQ(Get("/v1/audit/stream", "wait=0&after=2").status, 200);
+  Response response = Get("/v1/audit/stream", "wait=1&after=3");
+  EXPECT_EQ(response.status, 422);
+  EXPECT_EQ(ProblemCode(response), "audit_cursor_ahead");
+}
+
 TEST_F(AuditExportRoutesTest, Stream_FailsStreamBusy_NoWaitingSlotLeft) {
   AuditExportOptions options;
   options.max_waiting_streams = 0;
