@@ -347,6 +347,21 @@ std::vector<RouteRow> AuthenticationRows(const Prepared& prepared) {
   };
 }
 
+// The audit log's export, stream and compliance evidence (docs/siem.md, docs/compliance.md).
+std::vector<RouteRow> AuditExportRows() {
+  auto row = [](const std::string& route, const std::string& query) {
+    return RouteRow{Area::kOperations, "GET", route,       route + query, "",
+                    kAuditorRole,      200,   kEngineRole, "audit.read",  "audit"};
+  };
+  return {
+      row("/v1/audit/export", "?format=cef"),
+      row("/v1/audit/stream", "?wait=0"),
+      row("/v1/audit/compliance/access-review", "?format=csv"),
+      row("/v1/audit/compliance/change-history", ""),
+      row("/v1/audit/compliance/report", ""),
+  };
+}
+
 // Every non-public route of kmsd.
 std::vector<RouteRow> ProtectedRoutes(const Prepared& prepared) {
   std::vector<RouteRow> rows = {
@@ -354,7 +369,7 @@ std::vector<RouteRow> ProtectedRoutes(const Prepared& prepared) {
        "metrics.read", "metrics"},
   };
   for (auto part : {KeyRows(), DekRows(prepared), PrincipalRows(), RoleRows(),
-                    BindingAndConstraintRows(), AuthenticationRows(prepared)}) {
+                    BindingAndConstraintRows(), AuthenticationRows(prepared), AuditExportRows()}) {
     rows.insert(rows.end(), part.begin(), part.end());
   }
   return rows;
