@@ -692,54 +692,54 @@ TEST_F(AuthorizationMatrixTest, AuthenticationAndMetricsRoutes_AllowOnlyTheRight
 
 TEST_F(AuthorizationMatrixTest, PolicyRoutes_AllowOnlyTheRightRole_AndDenyWins) {
   CheckArea(Area::kPolicy);
+}
 
-  TEST_F(AuthorizationMatrixTest, AuditRoutes_AllowOnlyTheRightRole_AndDenyWins) {
-    CheckArea(Area::kAudit);
+TEST_F(AuthorizationMatrixTest, AuditRoutes_AllowOnlyTheRightRole_AndDenyWins) {
+  CheckArea(Area::kAudit);
+}
+
+TEST_F(AuthorizationMatrixTest, PublicRoutes_Answer_WithoutCredentials) {
+  for (const PublicRoute& route : PublicRoutes()) {
+    SCOPED_TRACE(route.method + " " + route.route);
+    auto anonymous = kmsd_->Client("");
+    ASSERT_NE(anonymous, nullptr);
+    HeaderList headers;
+    if (!route.authorization.empty()) headers.emplace_back("authorization", route.authorization);
+    HttpResponse response = Send(*anonymous, route.method, route.route, "", headers);
+    EXPECT_EQ(response.status, route.status) << response.body;
+    EXPECT_EQ(Code(response), route.code) << response.body;
   }
+}
 
-  TEST_F(AuthorizationMatrixTest, PublicRoutes_Answer_WithoutCredentials) {
-    for (const PublicRoute& route : PublicRoutes()) {
-      SCOPED_TRACE(route.method + " " + route.route);
-      auto anonymous = kmsd_->Client("");
-      ASSERT_NE(anonymous, nullptr);
-      HeaderList headers;
-      if (!route.authorization.empty()) headers.emplace_back("authorization", route.authorization);
-      HttpResponse response = Send(*anonymous, route.method, route.route, "", headers);
-      EXPECT_EQ(response.status, route.status) << response.body;
-      EXPECT_EQ(Code(response), route.code) << response.body;
-    }
+TEST(AuthorizationMatrixCoverageTest, RouteTable_MatchesOpenApi_EveryRouteHasARow) {
+  // Not derived from __FILE__: with a build directory inside the source tree, Ninja passes
+  // relative source paths, and the test runs in another directory.
+  const std::filesystem::path openapi =
+      std::filesystem::path(WEFTKIT_SOURCE_DIR) / "docs" / "openapi.yaml";
+  DocumentedRoutes documented = ReadOpenApi(openapi);
+  ASSERT_GE(documented.all.size(), 40u) << "cannot read " << openapi;
+
+  std::set<RouteKey> protected_routes;
+  for (const RouteRow& row : ProtectedRoutes(Prepared{"wrapped", "jti"})) {
+    EXPECT_TRUE(protected_routes.insert({row.method, row.route}).second)
+        << "two rows for " << row.method << " " << row.route;
+    EXPECT_TRUE(Fills(row.route, row.path)) << row.path << " is not a " << row.route;
   }
+  std::set<RouteKey> public_routes;
+  for (const PublicRoute& route : PublicRoutes()) public_routes.insert({route.method, route.route});
 
-  TEST(AuthorizationMatrixCoverageTest, RouteTable_MatchesOpenApi_EveryRouteHasARow) {
-    // Not derived from __FILE__: with a build directory inside the source tree, Ninja passes
-    // relative source paths, and the test runs in another directory.
-    const std::filesystem::path openapi =
-        std::filesystem::path(WEFTKIT_SOURCE_DIR) / "docs" / "openapi.yaml";
-    DocumentedRoutes documented = ReadOpenApi(openapi);
-    ASSERT_GE(documented.all.size(), 40u) << "cannot read " << openapi;
-
-    std::set<RouteKey> protected_routes;
-    for (const RouteRow& row : ProtectedRoutes(Prepared{"wrapped", "jti"})) {
-      EXPECT_TRUE(protected_routes.insert({row.method, row.route}).second)
-          << "two rows for " << row.method << " " << row.route;
-      EXPECT_TRUE(Fills(row.route, row.path)) << row.path << " is not a " << row.route;
-    }
-    std::set<RouteKey> public_routes;
-    for (const PublicRoute& route : PublicRoutes())
-      public_routes.insert({route.method, route.route});
-
-    std::set<RouteKey> tabled = protected_routes;
-    tabled.insert(public_routes.begin(), public_routes.end());
-    EXPECT_EQ(tabled.size(), protected_routes.size() + public_routes.size());
-    for (const RouteKey& route : documented.all) {
-      EXPECT_EQ(tabled.count(route), 1u) << route.first << " " << route.second << " has no row";
-    }
-    for (const RouteKey& route : tabled) {
-      EXPECT_EQ(documented.all.count(route), 1u)
-          << route.first << " " << route.second << " is not in docs/openapi.yaml";
-    }
-    EXPECT_EQ(documented.public_routes, public_routes) << "security: [] marks other routes public";
+  std::set<RouteKey> tabled = protected_routes;
+  tabled.insert(public_routes.begin(), public_routes.end());
+  EXPECT_EQ(tabled.size(), protected_routes.size() + public_routes.size());
+  for (const RouteKey& route : documented.all) {
+    EXPECT_EQ(tabled.count(route), 1u) << route.first << " " << route.second << " has no row";
   }
+  for (const RouteKey& route : tabled) {
+    EXPECT_EQ(documented.all.count(route), 1u)
+        << route.first << " " << route.second << " is not in docs/openapi.yaml";
+  }
+  EXPECT_EQ(documented.public_routes, public_routes) << "security: [] marks other routes public";
+}
 
 }  // namespace
 }  // namespace weftkit::test
