@@ -265,8 +265,10 @@ Result<LoginResult> KmsClient::LoginWithPassword(const std::string& user, Secret
 
   WK_ASSIGN_OR_RETURN(json body, ParseAndWipe(answer.body));
   WK_ASSIGN_OR_RETURN(SecretBytes token, TakeSecretText(body, "access_token"));
+  LoginResult result{body.value("must_change_password", false), body.value("expires_in", 0),
+                     token.Clone()};
   SetBearerToken(std::move(token));
-  return LoginResult{body.value("must_change_password", false), body.value("expires_in", 0)};
+  return result;
 }
 
 Result<DataKey> KmsClient::GenerateDataKey(const std::string& key, const EncryptionContext& context,

@@ -69,6 +69,7 @@ struct EnvelopeItem {
 struct LoginResult {
   bool must_change_password = false;
   int expires_in_s = 0;
+  SecretBytes access_token;  // a copy of the token the client now sends, for tools to hand on
 };
 
 // The answer to a generic call: the status and the JSON body (null for an empty body).
