@@ -40,12 +40,19 @@ Role KeyOfficerRole() {
   return role;
 }
 
+// Taking a checkpoint changes no data: it signs what the log already holds, so that an auditor
+// can pin the log's state at the start of a review.
+Permission TakeAuditCheckpoints() { return Allow({"audit.checkpoint"}, {"audit"}); }
+
 Role AuditorRole() {
-  return {kAuditorRole,
-          "Read-only access to keys, policies, audit, metrics and access grants.",
-          {},
-          ReadEverything(),
-          true};
+  Role role{kAuditorRole,
+            "Read-only access to keys, policies, audit, metrics and access grants; takes audit "
+            "checkpoints.",
+            {},
+            ReadEverything(),
+            true};
+  role.permissions.push_back(TakeAuditCheckpoints());
+  return role;
 }
 
 Role AdminRole() {
@@ -56,6 +63,7 @@ Role AdminRole() {
               Allow({"principal.manage"}, {"principal/*"}),
               Allow({"role.manage"}, {"role/*", "sod/*"}),
               Allow({"token.revoke"}, {"token/*"}),
+              TakeAuditCheckpoints(),
           },
           true};
 }

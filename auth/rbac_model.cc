@@ -6,11 +6,12 @@
 namespace weftkit::auth {
 namespace {
 
-constexpr std::array<std::string_view, 19> kActions = {
-    "key.read",       "key.create",       "key.rotate",     "key.manage_versions", "key.destroy",
-    "dek.generate",   "dek.wrap",         "dek.unwrap",     "dek.rewrap",          "metrics.read",
-    "principal.read", "principal.manage", "role.read",      "role.manage",         "token.issue",
-    "token.revoke",   "policy.read",      "policy.publish", "audit.read",
+constexpr std::array<std::string_view, 20> kActions = {
+    "key.read",    "key.create",     "key.rotate",     "key.manage_versions",
+    "key.destroy", "dek.generate",   "dek.wrap",       "dek.unwrap",
+    "dek.rewrap",  "metrics.read",   "principal.read", "principal.manage",
+    "role.read",   "role.manage",    "token.issue",    "token.revoke",
+    "policy.read", "policy.publish", "audit.read",     "audit.checkpoint",
 };
 
 // Resource kinds: a prefix that must be followed by a name, or a whole singleton resource.

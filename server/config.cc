@@ -26,7 +26,7 @@ namespace fs = std::filesystem;
 // ---------------------------------------------------------------------------------------------
 // The schema: every section and key kmsd accepts, in documentation order.
 
-constexpr std::array<std::string_view, 41> kSettingNames = {
+constexpr std::array<std::string_view, 44> kSettingNames = {
     "server.listen",
     "server.io_threads",
     "server.workers",
@@ -67,11 +67,14 @@ constexpr std::array<std::string_view, 41> kSettingNames = {
     "auth.scram_iterations",
     "auth.lockout_failures",
     "auth.lockout_s",
+    "audit.path",
+    "audit.max_batch_entries",
+    "audit.checkpoint_interval_s",
     "log.level",
 };
 
-constexpr std::array<std::string_view, 8> kSectionNames = {"server", "tls",  "hsm",  "store",
-                                                           "state",  "keys", "auth", "log"};
+constexpr std::array<std::string_view, 9> kSectionNames = {
+    "server", "tls", "hsm", "store", "state", "keys", "auth", "audit", "log"};
 
 constexpr std::uint64_t kMaxEncryptionsPerVersion = std::uint64_t{1} << 30;  // 2^32 / 4
 
@@ -133,6 +136,10 @@ const IntegerSetting kIntegerSettings[] = {
     {"auth.lockout_failures", 1, 100,
      [](Config& c, std::uint64_t v) { c.auth.lockout_failures = U32(v); }},
     {"auth.lockout_s", 1, 86400, [](Config& c, std::uint64_t v) { c.auth.lockout = Seconds(v); }},
+    {"audit.max_batch_entries", 1, 100000,
+     [](Config& c, std::uint64_t v) { c.audit.max_batch_entries = U32(v); }},
+    {"audit.checkpoint_interval_s", 1, 86400,
+     [](Config& c, std::uint64_t v) { c.audit.checkpoint_interval = Seconds(v); }},
 };
 
 const std::pair<std::string_view, log::Level> kLogLevels[] = {
@@ -297,9 +304,10 @@ Status CheckNames(const Settings& s) {
   };
   for (const auto& [section, body] : s.document().sections) {
     if (std::find(kSectionNames.begin(), kSectionNames.end(), section) == kSectionNames.end()) {
-      keep(s.FailAt(Problem::kUnknown, body.line, "[" + section + "]",
-                    "is not a section kmsd knows" + Suggestion(section, kSectionNames) +
-                        "; the sections are server, tls, hsm, store, state, keys and log"),
+      keep(s.FailAt(
+               Problem::kUnknown, body.line, "[" + section + "]",
+               "is not a section kmsd knows" + Suggestion(section, kSectionNames) +
+                   "; the sections are server, tls, hsm, store, state, keys, auth, audit and log"),
            body.line);
       continue;
     }
@@ -905,6 +913,16 @@ Status LoadStore(const Settings& s, const Roots& roots, Config& config) {
   fs::path absolute =
       entry != nullptr ? Absolute(roots.config_dir, entry->value) : roots.state_dir / "kms.db";
   WK_ASSIGN_OR_RETURN(config.store.path, WritableFile(s, "store.path", roots, absolute));
+
+  // The audit log has a file of its own: its growth and its retention are not the key store's.
+  const IniEntry* audit = s.Find("audit.path");
+  fs::path audit_absolute =
+      audit != nullptr ? Absolute(roots.config_dir, audit->value) : roots.state_dir / "audit.db";
+  WK_ASSIGN_OR_RETURN(config.audit.path, WritableFile(s, "audit.path", roots, audit_absolute));
+  if (config.audit.path == config.store.path) {
+    return s.Fail(Problem::kInvalidValue, "audit.path",
+                  "must name another file than store.path; the audit log has its own database");
+  }
   return OkStatus();
 }
 

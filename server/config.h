@@ -114,7 +114,7 @@ struct HsmSettings {
   std::uint32_t sessions = 0;          // PKCS#11 sessions; defaults to server.workers
 };
 
-// [store]: the SQLite database of key metadata, policies and audit entries.
+// [store]: the SQLite database of key metadata, principals, tokens and policies.
 struct StoreSettings {
   std::filesystem::path path;  // default: kms.db in the state directory
   std::chrono::milliseconds busy_timeout{5000};
@@ -158,6 +158,13 @@ struct AuthSettings {
   std::chrono::seconds lockout{900};   // how long a locked account stays locked
 };
 
+// [audit]: the tamper-evident audit log (docs/audit.md).
+struct AuditSettings {
+  std::filesystem::path path;                     // default: audit.db in the state directory
+  std::uint32_t max_batch_entries = 512;          // most entries one group commit appends
+  std::chrono::seconds checkpoint_interval{300};  // how often a signed checkpoint is taken
+};
+
 // [log]
 struct LogSettings {
   log::Level level = log::Level::kInfo;
@@ -174,6 +181,7 @@ struct Config {
   StateSettings state;
   KeySettings keys;
   AuthSettings auth;
+  AuditSettings audit;
   LogSettings log;
 };
 

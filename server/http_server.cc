@@ -389,7 +389,7 @@ ServerCore::ServerCore(HttpServerSettings settings, std::unique_ptr<TlsContext> 
       // asio::ssl::context adopts one reference; TlsContext keeps its own.
       ssl_context_(NewReference(tls_->native_handle())),
       metrics_(metrics),
-      dispatcher_(router, std::move(authenticator), workers, metrics),
+      dispatcher_(router, std::move(authenticator), workers, metrics, settings_.audit),
       endpoint_(endpoint),
       work_(asio::make_work_guard(io_)),
       acceptor_(asio::make_strand(io_)) {}

@@ -45,6 +45,9 @@ struct HttpServerSettings {
   std::chrono::milliseconds write_timeout{10000};
   std::chrono::milliseconds drain_timeout{10000};  // Stop() waits this long for requests
   TlsContextSettings tls;
+  // Where every request's audit entry goes (see request_dispatcher.h); must outlive the server.
+  // Null only in tests of the server itself.
+  audit::AuditSink* audit = nullptr;
 };
 
 class HttpServer {

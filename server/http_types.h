@@ -2,6 +2,7 @@
 // tests do not compile Beast.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -40,6 +41,20 @@ struct Request {
   const std::string& PathParam(const std::string& name) const { return path_params.at(name); }
 };
 
+// What a handler tells the audit log about the operation it performed (docs/audit.md). Every
+// field is optional: the dispatcher fills empty ones from the route, the request and the
+// authorization decisions noted while the handler ran (server/request_audit.h). Names and
+// versions only; never key material, plaintext, tokens or passwords.
+struct AuditDetails {
+  std::string action;    // e.g. "key.rotate"; default "<METHOD> <route pattern>"
+  std::string resource;  // e.g. "key/orders"; default the authorized resource, else the path
+  std::string key_name;
+  std::optional<std::uint32_t> key_version;
+  std::optional<std::uint64_t> policy_version;
+  std::string decision;  // "allow" or "deny"; default from the authorization decisions
+  std::string rule;      // what decided
+};
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
@@ -47,6 +62,8 @@ struct Response {
   std::string body;
   // The body holds secret material (a plaintext DEK): the server wipes it once it is sent.
   bool wipe_after_send = false;
+  // Recorded in the audit entry of this request; never sent.
+  AuditDetails audit;
 };
 
 }  // namespace weftkit::server

@@ -2,13 +2,16 @@
 
 #include <openssl/crypto.h>
 
+#include <chrono>
 #include <exception>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 
 #include "common/log.h"
 #include "common/time_util.h"
 #include "server/problem.h"
+#include "server/request_audit.h"
 
 namespace weftkit::server {
 namespace {
@@ -48,6 +51,58 @@ Response InternalError(const Request& request, const char* stage, const char* wh
   return ProblemResponse(Error(ErrorKind::kInternal, "internal", what), request.request_id);
 }
 
+// The method a request without a verified identity tried, for the audit entry of a refusal.
+std::string AttemptedAuthMethod(const Request& request) {
+  std::optional<std::string_view> authorization = request.Header("authorization");
+  if (authorization && authorization->starts_with("Bearer ")) return "jwt";
+  if (authorization) return "scram";
+  if (request.peer_certificate.present) return "mtls";
+  return "none";
+}
+
+// The stable code of a problem response, or "" for any other response.
+std::string ProblemCode(const Response& response) {
+  if (response.content_type != "application/problem+json") return "";
+  nlohmann::json body = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object() || !body.contains("code") || !body["code"].is_string()) return "";
+  return body["code"].get<std::string>();
+}
+
+std::int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void FillFromRoute(const Request& request, AuditDetails& details) {
+  if (!request.path.starts_with("/v1/keys/")) return;
+  auto name = request.path_params.find("name");
+  if (details.key_name.empty() && name != request.path_params.end())
+    details.key_name = name->second;
+  auto version = request.path_params.find("version");
+  if (!details.key_version && version != request.path_params.end() && !version->second.empty() &&
+      version->second.size() <= 9 &&
+      version->second.find_first_not_of("0123456789") == std::string::npos) {
+    details.key_version = static_cast<std::uint32_t>(std::stoul(version->second));
+  }
+}
+
+// The handler's details over the noted authorization decisions over the defaults.
+AuditDetails MergeDetails(const AuditDetails& noted, const AuditDetails& from_handler) {
+  AuditDetails merged = noted;
+  auto take = [](std::string& into, const std::string& value) {
+    if (!value.empty()) into = value;
+  };
+  take(merged.action, from_handler.action);
+  take(merged.resource, from_handler.resource);
+  take(merged.key_name, from_handler.key_name);
+  take(merged.decision, from_handler.decision);
+  take(merged.rule, from_handler.rule);
+  if (from_handler.key_version) merged.key_version = from_handler.key_version;
+  if (from_handler.policy_version) merged.policy_version = from_handler.policy_version;
+  return merged;
+}
+
 }  // namespace
 
 struct RequestDispatcher::Exchange {
@@ -55,6 +110,8 @@ struct RequestDispatcher::Exchange {
   const Route* route = nullptr;
   std::string route_label = "unmatched";
   std::string principal;
+  std::string auth_method;  // empty until authenticated
+  AuditDetails noted;       // authorization decisions noted while the handler ran
   Clock::time_point start = Clock::now();
 };
 
@@ -79,7 +136,8 @@ class RequestDispatcher::WorkerTask {
 
   void Refuse() {
     Error overloaded(ErrorKind::kUnavailable, "overloaded", "worker queue full");
-    done_(dispatcher_.Finish(exchange_, ProblemResponse(overloaded, exchange_.request.request_id)));
+    done_(dispatcher_.Finish(exchange_, ProblemResponse(overloaded, exchange_.request.request_id),
+                             AuditMode::kDetached));
   }
 
  private:
@@ -89,11 +147,13 @@ class RequestDispatcher::WorkerTask {
 };
 
 RequestDispatcher::RequestDispatcher(const Router& router, Authenticator authenticator,
-                                     WorkerPool& workers, ServerMetrics metrics)
+                                     WorkerPool& workers, ServerMetrics metrics,
+                                     audit::AuditSink* audit)
     : router_(router),
       authenticator_(std::move(authenticator)),
       workers_(workers),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      audit_(audit) {}
 
 void RequestDispatcher::Dispatch(Request request, Completion done) {
   Exchange exchange{.request = std::move(request)};
@@ -101,10 +161,11 @@ void RequestDispatcher::Dispatch(Request request, Completion done) {
   Router::Match match = router_.Find(exchange.request.method, exchange.request.path);
   if (match.outcome == Router::MatchOutcome::kNotFound) {
     Error not_found(ErrorKind::kNotFound, "route_not_found", "no route");
-    return done(Finish(exchange, ProblemResponse(not_found, id)));
+    return done(Finish(exchange, ProblemResponse(not_found, id), AuditMode::kDetached));
   }
   if (match.outcome == Router::MatchOutcome::kMethodNotAllowed) {
-    return done(Finish(exchange, ProblemResponse(405, "method_not_allowed", id)));
+    return done(
+        Finish(exchange, ProblemResponse(405, "method_not_allowed", id), AuditMode::kDetached));
   }
   exchange.route = match.route;
   exchange.route_label = match.route->pattern;
@@ -115,7 +176,7 @@ void RequestDispatcher::Dispatch(Request request, Completion done) {
   if (!match.route->is_public && !exchange.request.peer_certificate.present &&
       !exchange.request.Header("authorization")) {
     Error none(ErrorKind::kUnauthenticated, "credentials_required", "no certificate or token");
-    return done(Finish(exchange, ProblemResponse(none, id)));
+    return done(Finish(exchange, ProblemResponse(none, id), AuditMode::kDetached));
   }
   if (match.route->is_public && match.route->run_on == RunOn::kInline) {
     return RunInline(std::move(exchange), std::move(done));
@@ -125,12 +186,14 @@ void RequestDispatcher::Dispatch(Request request, Completion done) {
 
 Response RequestDispatcher::Reject(const Request& request, int status, const std::string& code) {
   Exchange exchange{.request = request};
-  return Finish(exchange, ProblemResponse(status, code, request.request_id));
+  return Finish(exchange, ProblemResponse(status, code, request.request_id), AuditMode::kDetached);
 }
 
 void RequestDispatcher::RunInline(Exchange exchange, Completion done) {
   SecurityContext context = AnonymousContext(exchange.request);
-  done(Finish(exchange, Handle(exchange, context)));
+  // Public inline routes (health, readiness, public keys) are not audited: they are
+  // anonymous, read-only and polled constantly.
+  done(Finish(exchange, Handle(exchange, context), AuditMode::kNone));
 }
 
 void RequestDispatcher::Submit(Exchange exchange, Completion done) {
@@ -149,10 +212,17 @@ void RequestDispatcher::RunOnWorker(Exchange& exchange, const Completion& done) 
                                         {"peer", request.peer},
                                         {"code", context.error().code()},
                                         {"detail", context.error().detail()}});
-    return done(Finish(exchange, ProblemResponse(context.error(), request.request_id)));
+    return done(Finish(exchange, ProblemResponse(context.error(), request.request_id),
+                       AuditMode::kDurable));
   }
   exchange.principal = context->principal();
-  done(Finish(exchange, Handle(exchange, *context)));
+  exchange.auth_method = AuthMethodName(context->auth_method());
+  if (audit_ != nullptr && !audit_->Healthy()) {
+    Error unavailable(ErrorKind::kUnavailable, "audit_unavailable", "the audit log is failing");
+    return done(
+        Finish(exchange, ProblemResponse(unavailable, request.request_id), AuditMode::kDurable));
+  }
+  done(Finish(exchange, Handle(exchange, *context), AuditMode::kDurable));
 }
 
 Result<SecurityContext> RequestDispatcher::Authenticate(const Exchange& exchange) const {
@@ -170,6 +240,7 @@ Result<SecurityContext> RequestDispatcher::Authenticate(const Exchange& exchange
 
 Response RequestDispatcher::Handle(Exchange& exchange, const SecurityContext& context) {
   Response response;
+  RequestAuditScope audit_scope(exchange.noted);
   try {
     response = exchange.route->handler(exchange.request, context);
   } catch (const std::exception& e) {
@@ -183,8 +254,52 @@ Response RequestDispatcher::Handle(Exchange& exchange, const SecurityContext& co
   return response;
 }
 
-Response RequestDispatcher::Finish(const Exchange& exchange, Response response) const {
+Response RequestDispatcher::Audit(const Exchange& exchange, Response response,
+                                  AuditMode mode) const {
   const Request& request = exchange.request;
+  AuditDetails details = MergeDetails(exchange.noted, response.audit);
+  FillFromRoute(request, details);
+  audit::AuditEntry entry;
+  entry.time_ms = NowMs();
+  entry.request_id = request.request_id;
+  entry.principal = exchange.principal;
+  entry.auth_method =
+      exchange.auth_method.empty() ? AttemptedAuthMethod(request) : exchange.auth_method;
+  entry.peer = request.peer;
+  entry.action = details.action.empty() ? MethodLabel(request.method) + " " + exchange.route_label
+                                        : details.action;
+  entry.resource = details.resource.empty() ? request.path : details.resource;
+  entry.key_name = details.key_name;
+  entry.key_version = details.key_version;
+  entry.policy_version = details.policy_version;
+  entry.decision = details.decision;
+  entry.rule = details.rule;
+  entry.outcome = response.status < 400 ? "success" : "failure";
+  entry.status = response.status;
+  entry.error_code = ProblemCode(response);
+
+  if (mode == AuditMode::kDetached) {
+    audit_->RecordDetached(std::move(entry));
+    return response;
+  }
+  Result<std::uint64_t> recorded = audit_->Record(entry);
+  if (recorded.ok()) return response;
+  log::Error("audit_record_failed", {{"request_id", request.request_id},
+                                     {"principal", entry.principal},
+                                     {"action", entry.action},
+                                     {"resource", entry.resource},
+                                     {"status", std::to_string(entry.status)},
+                                     {"code", recorded.error().code()}});
+  if (response.wipe_after_send) OPENSSL_cleanse(response.body.data(), response.body.size());
+  return ProblemResponse(recorded.error(), request.request_id);
+}
+
+Response RequestDispatcher::Finish(const Exchange& exchange, Response response,
+                                   AuditMode mode) const {
+  const Request& request = exchange.request;
+  if (audit_ != nullptr && mode != AuditMode::kNone) {
+    response = Audit(exchange, std::move(response), mode);
+  }
   AddStandardHeaders(request.request_id, response);
   double seconds = std::chrono::duration<double>(Clock::now() - exchange.start).count();
   std::string method = MethodLabel(request.method);

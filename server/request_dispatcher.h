@@ -9,6 +9,15 @@
 // becomes the problem response. A handler that throws yields 500 "internal"; the exception is
 // logged with the request id, never echoed.
 //
+// Audit (docs/audit.md): every request except those to public inline routes (health, readiness,
+// public keys) produces one audit entry. Requests that reach a worker record it durably before
+// the response leaves: if the audit sink cannot write it, the response is replaced by 503
+// "audit_unavailable" (the body of the original, which may hold a plaintext DEK, is wiped).
+// While the sink is unhealthy, authenticated requests are refused with that problem before
+// their handler runs, so that no further operation takes effect unaudited. Requests refused on
+// the I/O thread (no route, wrong method, no credentials, queue full, malformed) are recorded
+// without waiting, because an I/O thread must not block and those requests changed nothing.
+//
 // Every response leaving here carries X-Request-Id, Cache-Control: no-store,
 // X-Content-Type-Options: nosniff and Strict-Transport-Security, is counted in the server
 // metrics and produces one access-log line (request id, peer, principal, method, route pattern,
@@ -25,6 +34,7 @@
 #include <memory>
 #include <mutex>
 
+#include "audit/audit_sink.h"
 #include "common/error.h"
 #include "common/security_context.h"
 #include "server/http_types.h"
@@ -44,8 +54,10 @@ using Completion = std::function<void(Response)>;
 
 class RequestDispatcher {
  public:
+  // `audit` may be null only in tests of the dispatcher itself; kmsd always passes its log,
+  // which must outlive the dispatcher.
   RequestDispatcher(const Router& router, Authenticator authenticator, WorkerPool& workers,
-                    ServerMetrics metrics);
+                    ServerMetrics metrics, audit::AuditSink* audit = nullptr);
   RequestDispatcher(const RequestDispatcher&) = delete;
   RequestDispatcher& operator=(const RequestDispatcher&) = delete;
 
@@ -65,6 +77,8 @@ class RequestDispatcher {
  private:
   struct Exchange;
   class WorkerTask;
+  // How Finish records the request's audit entry.
+  enum class AuditMode { kNone, kDetached, kDurable };
   friend class WorkerTask;
 
   void RunInline(Exchange exchange, Completion done);
@@ -72,13 +86,16 @@ class RequestDispatcher {
   void RunOnWorker(Exchange& exchange, const Completion& done);
   Result<SecurityContext> Authenticate(const Exchange& exchange) const;
   Response Handle(Exchange& exchange, const SecurityContext& context);
-  Response Finish(const Exchange& exchange, Response response) const;
+  Response Finish(const Exchange& exchange, Response response, AuditMode mode) const;
+  // Records the entry; returns the response to send (503 "audit_unavailable" if it failed).
+  Response Audit(const Exchange& exchange, Response response, AuditMode mode) const;
   void TaskFinished();
 
   const Router& router_;
   const Authenticator authenticator_;
   WorkerPool& workers_;
   const ServerMetrics metrics_;
+  audit::AuditSink* const audit_;
 
   mutable std::mutex in_flight_mutex_;
   mutable std::condition_variable in_flight_zero_;

@@ -16,11 +16,16 @@
 #include <thread>
 #include <vector>
 
+#include "api/audit_routes.h"
 #include "api/rbac_routes.h"
 #include "api/request_authenticator.h"
 #include "api/routes.h"
 #include "api/scram_routes.h"
 #include "api/token_routes.h"
+#include "audit/audit_log.h"
+#include "audit/checkpoint_signer.h"
+#include "audit/checkpointer.h"
+#include "audit/sqlite_audit_store.h"
 #include "auth/builtin_roles.h"
 #include "auth/rbac_service.h"
 #include "auth/scram_bootstrap.h"
@@ -36,6 +41,7 @@
 #include "server/config.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
+#include "server/request_audit.h"
 #include "server/tls_context.h"
 #include "server/worker_pool.h"
 #include "store/database.h"
@@ -151,7 +157,46 @@ struct Services {
   std::unique_ptr<auth::TokenService> tokens;
   std::shared_ptr<auth::SqlitePasswordStore> passwords;
   std::unique_ptr<auth::ScramServer> scram;
+  // The audit log goes last: it records until everything above has stopped.
+  std::unique_ptr<audit::AuditLog> audit_log;
+  std::unique_ptr<audit::CheckpointSigner> audit_signer;
+  std::unique_ptr<audit::Checkpointer> checkpointer;
 };
+
+// The audit log in its own database file, its checkpoint key in the HSM.
+Status OpenAudit(const server::Config& config, Services& services) {
+  store::OpenOptions options;
+  options.busy_timeout = config.store.busy_timeout;
+  WK_ASSIGN_OR_RETURN(auto audit_store, audit::SqliteAuditStore::Open(config.audit.path, options));
+  audit::AuditLogOptions log_options;
+  log_options.max_batch = config.audit.max_batch_entries;
+  WK_ASSIGN_OR_RETURN(services.audit_log,
+                      audit::AuditLog::Open(std::move(audit_store), log_options));
+  WK_ASSIGN_OR_RETURN(services.audit_signer,
+                      audit::CheckpointSigner::Open(*services.hsm, services.audit_log->store()));
+  services.checkpointer =
+      std::make_unique<audit::Checkpointer>(*services.audit_log, *services.audit_signer);
+  return OkStatus();
+}
+
+Status CheckpointNow(audit::Checkpointer& checkpointer) {
+  Result<audit::Checkpoint> checkpoint = checkpointer.CreateNow();
+  return checkpoint.ok() ? OkStatus() : checkpoint.error();
+}
+
+// An entry for something kmsd does on its own, not for a request: start and stop.
+Status RecordLifecycle(audit::AuditLog& log, const char* action) {
+  audit::AuditEntry entry;
+  entry.time_ms = UnixNow() * 1000;
+  entry.principal = "kmsd";
+  entry.auth_method = "none";
+  entry.action = action;
+  entry.resource = "server";
+  entry.outcome = "success";
+  return log.Record(std::move(entry)).ok() ? OkStatus()
+                                           : Error(ErrorKind::kUnavailable, "audit_unavailable",
+                                                   std::string("cannot record ") + action);
+}
 
 Result<Services> OpenServices(const server::Config& config) {
   Services services;
@@ -185,6 +230,7 @@ Result<Services> OpenServices(const server::Config& config) {
   scram_options.throttle.max_failures = static_cast<int>(config.auth.lockout_failures);
   scram_options.throttle.lock_period = config.auth.lockout;
   WK_ASSIGN_OR_RETURN(services.scram, auth::ScramServer::Create(services.passwords, scram_options));
+  WK_RETURN_IF_ERROR(OpenAudit(config, services));
   return services;
 }
 
@@ -222,7 +268,11 @@ void RegisterAllRoutes(server::Router& router, const server::Config& config, Ser
       .authorize = authorize,
       .check_ready = [s]() -> Status {
         WK_RETURN_IF_ERROR(s->hsm->Probe());
-        return s->database->Ping();
+        WK_RETURN_IF_ERROR(s->database->Ping());
+        if (!s->audit_log->Healthy()) {
+          return Error(ErrorKind::kUnavailable, "audit_unavailable", "the last audit write failed");
+        }
+        return s->audit_log->store().Ping();
       },
       .metrics = metrics,
       .max_batch_items = config.server.max_batch_items,
@@ -251,6 +301,10 @@ void RegisterAllRoutes(server::Router& router, const server::Config& config, Ser
   };
   // The dependencies are copied into the routes' closures, so this local may go.
   api::RegisterScramRoutes(router, scram);
+  api::RegisterAuditRoutes(router, {.log = *services.audit_log,
+                                    .checkpointer = *services.checkpointer,
+                                    .signer = *services.audit_signer,
+                                    .authorize = authorize});
 }
 
 api::AuthenticatorOptions AuthenticatorSettings(const server::Config& config) {
@@ -275,9 +329,15 @@ Status Serve(const server::Config& config) {
   WK_RETURN_IF_ERROR(BootstrapAdministrators(config, services));
 
   auth::RbacService* rbac = services.rbac.get();
+  // Every decision is also noted for the audit entry of the request that asked.
   api::Authorizer authorize = [rbac](const SecurityContext& context, std::string_view action,
-                                     std::string_view resource) {
-    return rbac->Authorize(context, action, resource);
+                                     std::string_view resource) -> Status {
+    auth::Decision decision = rbac->Decide(context, action, resource);
+    server::NoteAuthorization(action, resource, decision.allowed, decision.rule);
+    if (decision.allowed) return OkStatus();
+    return Error(ErrorKind::kPermissionDenied, "forbidden",
+                 "principal '" + context.principal() + "' may not " + std::string(action) + " on " +
+                     std::string(resource) + " (" + decision.rule + ")");
   };
   api::RequestAuthenticator authenticator(*services.rbac, *services.tokens,
                                           AuthenticatorSettings(config));
@@ -288,8 +348,11 @@ Status Serve(const server::Config& config) {
   server::Router router;
   RegisterAllRoutes(router, config, services, metrics, authorize);
 
+  server::HttpServerSettings http_settings = HttpSettings(config);
+  http_settings.audit = services.audit_log.get();
+  WK_RETURN_IF_ERROR(RecordLifecycle(*services.audit_log, "server.start"));
   WK_ASSIGN_OR_RETURN(auto http, server::HttpServer::Create(
-                                     HttpSettings(config), router,
+                                     std::move(http_settings), router,
                                      [&authenticator](const server::Request& request) {
                                        return authenticator.Authenticate(request);
                                      },
@@ -313,9 +376,18 @@ Status Serve(const server::Config& config) {
             return OkStatus();
           }},
          {"signing_keys", [tokens] { return tokens->Maintain(); }}});
+    audit::Checkpointer* checkpointer = services.checkpointer.get();
+    MaintenanceLoop audit_checkpoints(
+        config.audit.checkpoint_interval,
+        {{"audit_checkpoint", [checkpointer] { return CheckpointNow(*checkpointer); }}});
     http->RunUntilSignal();
   }
   workers->Stop();
+  // The last entry and a checkpoint that covers it, so that a stopped server's log ends signed.
+  Status stopped = RecordLifecycle(*services.audit_log, "server.stop");
+  if (stopped.ok()) stopped = CheckpointNow(*services.checkpointer);
+  if (!stopped.ok())
+    log::Error("audit_final_checkpoint_failed", {{"code", stopped.error().code()}});
   log::Info("kmsd_stopped");
   return OkStatus();
 }
