@@ -230,6 +230,15 @@ Result<CallResult> KmsClient::Call(const std::string& method, const std::string&
   return CallResult{response.status, std::move(parsed)};
 }
 
+Result<HttpResponse> KmsClient::CallRaw(const std::string& method, const std::string& path,
+                                        const json& body, Retry retry) {
+  HttpRequest request{method, path, {{"Content-Type", "application/json"}}, ""};
+  if (!body.is_null()) request.body = body.dump();
+  WK_ASSIGN_OR_RETURN(HttpResponse response, Send(std::move(request), retry));
+  if (!IsSuccess(response.status)) return ErrorFromResponse(response);
+  return response;
+}
+
 Result<LoginResult> KmsClient::LoginWithPassword(const std::string& user, SecretBytes password) {
   // Both steps must travel on one connection: the exchange is bound to its TLS exporter.
   WK_ASSIGN_OR_RETURN(std::unique_ptr<TlsConnection> connection, pool_.Acquire());

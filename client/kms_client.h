@@ -142,6 +142,11 @@ class KmsClient {
   Result<CallResult> Call(const std::string& method, const std::string& path,
                           const nlohmann::json& body, Retry retry);
 
+  // Like Call, for routes whose answer is not JSON (exports, CSV, streams): the 2xx response
+  // with its headers and body as sent.
+  Result<HttpResponse> CallRaw(const std::string& method, const std::string& path,
+                               const nlohmann::json& body, Retry retry);
+
   ClientStats stats() const;
   DekCache& cache() { return cache_; }
 

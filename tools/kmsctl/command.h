@@ -44,6 +44,7 @@ std::vector<Command> KeyCommands();
 std::vector<Command> DekCommands();
 std::vector<Command> AccessCommands();
 std::vector<Command> AuthCommands();
+std::vector<Command> AuditCommands();
 const std::vector<Command>& Commands();
 
 // Helpers shared by command files.
