@@ -45,6 +45,7 @@ std::vector<Command> DekCommands();
 std::vector<Command> AccessCommands();
 std::vector<Command> AuthCommands();
 std::vector<Command> AuditCommands();
+std::vector<Command> PolicyCommands();
 const std::vector<Command>& Commands();
 
 // Helpers shared by command files.

@@ -9,7 +9,8 @@ namespace weftkit::kmsctl {
 const std::vector<Command>& Commands() {
   static const auto* all = [] {
     auto* commands = new std::vector<Command>();
-    for (auto group : {KeyCommands, DekCommands, AccessCommands, AuthCommands, AuditCommands}) {
+    for (auto group :
+         {KeyCommands, DekCommands, AccessCommands, AuthCommands, AuditCommands, PolicyCommands}) {
       for (Command& command : group()) commands->push_back(std::move(command));
     }
     return commands;
