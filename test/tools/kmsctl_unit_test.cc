@@ -8,6 +8,7 @@
 #include "common/base64.h"
 #include "tools/kmsctl/arguments.h"
 #include "tools/kmsctl/bulk_rewrap.h"
+#include "tools/kmsctl/command.h"
 #include "tools/kmsctl/exit_codes.h"
 #include "tools/kmsctl/output.h"
 #include "tools/kmsctl/profile.h"
@@ -97,6 +98,30 @@ TEST(OutputTest, Table_AlignsColumns_AndShowsNullAsDash) {
       {{"keys", {{{"name", "orders"}, {"period", nullptr}}, {{"name", "a"}, {"period", 60}}}}},
       "keys", {{"NAME", "name"}, {"PERIOD", "period"}});
   EXPECT_EQ(text.str(), "NAME    PERIOD\norders  -\na       60\n");
+}
+
+// A command option named like a global one would silently take the global's value (--key is
+// the client key file, not a key name): every name must be unique.
+TEST(CommandTableTest, Commands_DoNotReuseGlobalOptionNames) {
+  for (const Command& command : Commands()) {
+    for (const auto* names : {&command.options, &command.flags}) {
+      for (const std::string& name : *names) {
+        EXPECT_EQ(GlobalOptions().count(name) + GlobalFlags().count(name), 0u)
+            << command.words[0] << " " << command.words.back() << " --" << name;
+      }
+    }
+  }
+}
+
+TEST(CommandTableTest, Commands_HaveUniqueWordsAndHelp) {
+  std::set<std::vector<std::string>> seen;
+  for (const Command& command : Commands()) {
+    EXPECT_TRUE(seen.insert(command.words).second) << command.words[0];
+    EXPECT_FALSE(command.summary.empty()) << command.words[0];
+    EXPECT_LE(command.min_positional, command.max_positional);
+    EXPECT_TRUE(static_cast<bool>(command.run));
+  }
+  EXPECT_GT(seen.size(), 40u);
 }
 
 }  // namespace

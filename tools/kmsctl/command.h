@@ -48,6 +48,11 @@ std::vector<Command> AuditCommands();
 std::vector<Command> PolicyCommands();
 const std::vector<Command>& Commands();
 
+// The options every command accepts (server, credentials, output), with and without a value.
+// No command may declare one of these names for itself.
+const std::set<std::string>& GlobalOptions();
+const std::set<std::string>& GlobalFlags();
+
 // Helpers shared by command files.
 
 // Parses --context k=v options into an encryption context. Fails (usage) without '='.

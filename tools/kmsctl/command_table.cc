@@ -18,6 +18,19 @@ const std::vector<Command>& Commands() {
   return *all;
 }
 
+const std::set<std::string>& GlobalOptions() {
+  static const auto* options =
+      new std::set<std::string>{"server",     "ca",      "cert",
+                                "key",        "user",    "password-file",
+                                "token-file", "profile", "server-spki-sha256"};
+  return *options;
+}
+
+const std::set<std::string>& GlobalFlags() {
+  static const auto* flags = new std::set<std::string>{"json", "help"};
+  return *flags;
+}
+
 Result<client::EncryptionContext> ContextOption(const Arguments& args) {
   client::EncryptionContext context;
   for (const std::string& pair : args.GetAll("context")) {

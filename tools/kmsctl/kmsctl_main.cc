@@ -16,11 +16,6 @@
 namespace weftkit::kmsctl {
 namespace {
 
-const std::set<std::string> kGlobalOptions = {"server",     "ca",      "cert",
-                                              "key",        "user",    "password-file",
-                                              "token-file", "profile", "server-spki-sha256"};
-const std::set<std::string> kGlobalFlags = {"json", "help"};
-
 constexpr const char* kGlobalHelp = R"(Global options (before or after the command):
   --profile FILE          settings file (default ~/.config/weftkit/kmsctl.conf)
   --server URL            https://host[:port] of kmsd
@@ -79,7 +74,7 @@ const Command* FindCommand(const std::vector<std::string>& words) {
 
 Status CheckArguments(const Command& command, const Arguments& args) {
   for (const std::string& name : args.names()) {
-    if (kGlobalOptions.count(name) + kGlobalFlags.count(name) + command.options.count(name) +
+    if (GlobalOptions().count(name) + GlobalFlags().count(name) + command.options.count(name) +
             command.flags.count(name) ==
         0) {
       return UsageError("unknown option --" + name + " for " + Joined(command.words));
@@ -145,7 +140,7 @@ Result<std::optional<client::LoginResult>> Authenticate(client::KmsClient& clien
 }
 
 Result<int> Run(const std::vector<std::string>& words, std::ostream& out, std::ostream& err) {
-  std::set<std::string> flags = kGlobalFlags;
+  std::set<std::string> flags = GlobalFlags();
   for (const Command& command : Commands())
     flags.insert(command.flags.begin(), command.flags.end());
   WK_ASSIGN_OR_RETURN(Arguments args, Arguments::Parse(words, flags));
