@@ -3,8 +3,11 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
+
+#include "common/error.h"
 
 namespace weftkit::client {
 
@@ -29,5 +32,10 @@ struct HttpResponse {
     return it == headers.end() ? "" : it->second;
   }
 };
+
+// Parses a response head (status line and header lines, without the final empty line) into
+// `response`: status, lower-cased header names, keep_alive. Fails with client_bad_response for
+// anything but "HTTP/1.x NNN ..." with NNN in 100..599 and "name: value" lines.
+Status ParseResponseHead(std::string_view head, HttpResponse& response);
 
 }  // namespace weftkit::client

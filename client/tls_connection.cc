@@ -110,7 +110,9 @@ Result<int> ParseStatusLine(std::string_view line) {
   return status;
 }
 
-Status ParseHeaders(std::string_view block, HttpResponse& response) {
+}  // namespace
+
+Status ParseResponseHead(std::string_view block, HttpResponse& response) {
   std::size_t line_end = block.find("\r\n");
   WK_ASSIGN_OR_RETURN(response.status, ParseStatusLine(block.substr(0, line_end)));
   while (line_end != std::string_view::npos && line_end + 2 < block.size()) {
@@ -127,8 +129,6 @@ Status ParseHeaders(std::string_view block, HttpResponse& response) {
   response.keep_alive = Lower(response.Header("connection")) != "close";
   return OkStatus();
 }
-
-}  // namespace
 
 Result<std::unique_ptr<TlsConnection>> TlsConnection::Connect(const TlsClientContext& context,
                                                               const std::string& host,
@@ -234,7 +234,7 @@ Result<HttpResponse> TlsConnection::ReadResponse() {
     WK_RETURN_IF_ERROR(ReadMore());
   }
   HttpResponse response;
-  WK_RETURN_IF_ERROR(ParseHeaders(std::string_view(buffer_).substr(0, header_end), response));
+  WK_RETURN_IF_ERROR(ParseResponseHead(std::string_view(buffer_).substr(0, header_end), response));
   if (!response.Header("transfer-encoding").empty()) {
     return BadResponse("chunked responses are not supported");
   }
