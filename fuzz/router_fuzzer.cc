@@ -66,6 +66,11 @@ const std::vector<std::pair<const char*, const char*>> kRoutes = {
     {"GET", "/v1/separation-of-duty"},
     {"POST", "/v1/separation-of-duty"},
     {"DELETE", "/v1/separation-of-duty/{name}"},
+    {"GET", "/v1/audit/export"},
+    {"GET", "/v1/audit/stream"},
+    {"GET", "/v1/audit/compliance/access-review"},
+    {"GET", "/v1/audit/compliance/change-history"},
+    {"GET", "/v1/audit/compliance/report"},
 };
 
 const Router& TheRouter() {

@@ -5,6 +5,7 @@
 // Loads and validates the configuration, locks secret memory, opens the HSM token and the
 // SQLite store, and serves the HTTPS API until SIGTERM or SIGINT, then drains requests in flight
 // and exits. Any bad or insecure setting stops start-up with a message naming the setting.
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/audit_export_routes.h"
 #include "api/audit_routes.h"
 #include "api/rbac_routes.h"
 #include "api/request_authenticator.h"
@@ -260,6 +262,30 @@ Status BootstrapAdministrators(const server::Config& config, Services& services)
   return OkStatus();
 }
 
+// The audit log's SIEM export and live stream, and the compliance evidence (docs/siem.md,
+// docs/compliance.md).
+void RegisterAuditExportAndComplianceRoutes(server::Router& router, const server::Config& config,
+                                            Services& services, const api::Authorizer& authorize) {
+  api::AuditExportOptions options;
+  // TODO(#5): a waiting stream holds a worker thread; leave at least half of them to the rest.
+  options.max_waiting_streams = std::max<std::size_t>(1, config.server.workers / 2);
+  api::RegisterAuditExportRoutes(router, *services.audit_log, authorize, options);
+
+  Services* s = &services;
+  api::RegisterComplianceRoutes(router,
+                                {.reader = *services.audit_log,
+                                 .rbac = *services.rbac,
+                                 .keys = *services.keys,
+                                 .authorize = authorize,
+                                 .has_password = [s](const std::string& principal) -> Result<bool> {
+                                   WK_ASSIGN_OR_RETURN(auto user, s->passwords->GetUser(principal));
+                                   return user.has_value();
+                                 },
+                                 // TODO(#4): the policy store's scopes once it is wired into kmsd.
+                                 .policy_scopes = {},
+                                 .scan_limits = {}});
+}
+
 void RegisterAllRoutes(server::Router& router, const server::Config& config, Services& services,
                        server::Metrics& metrics, const api::Authorizer& authorize) {
   Services* s = &services;
@@ -305,6 +331,7 @@ void RegisterAllRoutes(server::Router& router, const server::Config& config, Ser
                                     .checkpointer = *services.checkpointer,
                                     .signer = *services.audit_signer,
                                     .authorize = authorize});
+  RegisterAuditExportAndComplianceRoutes(router, config, services, authorize);
 }
 
 api::AuthenticatorOptions AuthenticatorSettings(const server::Config& config) {

@@ -39,8 +39,7 @@ struct PrincipalAccess {
 struct AccessReviewInputs {
   const auth::RbacService& rbac;
   std::vector<std::string> key_names;
-  // TODO(#4): from the policy store once it lists scopes; until then the scopes named by
-  // policy.* entries of the audit log.
+  // TODO(#4): kmsd passes none until the policy store, which lists the scopes, is wired in.
   std::vector<std::string> policy_scopes;
   // Whether a principal has a SCRAM password; may be empty (then false for everyone).
   std::function<Result<bool>(const std::string& principal)> has_password;

@@ -52,9 +52,9 @@ std::string_view CausingAction(const std::string& event) {
 }
 
 bool Matches(const ChangeEvent& fact, const AuditEntry& entry) {
-  if (entry.action != CausingAction(fact.event) || "key/" + entry.key_name != fact.object) {
-    return false;
-  }
+  // The entry names the key in its resource; key_name is set only when a key was used.
+  bool same_key = entry.resource == fact.object || "key/" + entry.key_name == fact.object;
+  if (entry.action != CausingAction(fact.event) || !same_key) return false;
   if (entry.key_version) return *entry.key_version == fact.version;
   return std::llabs(entry.time_ms - fact.time_ms) <= kMatchWindowMs;
 }

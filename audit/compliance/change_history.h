@@ -8,6 +8,8 @@
 //   - the audit log, which records who asked for each change: successful key.create,
 //     key.rotate, key.manage_versions (disable, enable, minimum decryption version, rotation
 //     period), key.destroy (schedule or cancel destruction) and policy.publish.
+// TODO(#4): policy versions come only from policy.publish audit entries until the policy
+// store's version history is read here too.
 // A key-store fact and the audit entry of the request that caused it become one event naming
 // both sources; an audit entry is matched to a key-store fact when both name the same key and
 // version (or, without a version in the entry, lie within kMatchWindowMs of each other).

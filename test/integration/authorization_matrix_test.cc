@@ -123,7 +123,7 @@ struct Listing {
   std::string value;
 };
 
-enum class Area { kOperations, kKeys, kDeks, kAccess, kAuthentication };
+enum class Area { kOperations, kKeys, kDeks, kAccess, kAuthentication, kAudit };
 
 struct RouteRow {
   Area area;
@@ -347,14 +347,54 @@ std::vector<RouteRow> AuthenticationRows(const Prepared& prepared) {
   };
 }
 
+// The audit log's export, stream and compliance evidence (docs/siem.md, docs/compliance.md).
+std::vector<RouteRow> AuditExportRows() {
+  auto row = [](const std::string& route, const std::string& query) {
+    return RouteRow{Area::kAudit, "GET", route,       route + query, "",
+                    kAuditorRole, 200,   kEngineRole, "audit.read",  "audit"};
+  };
+  return {
+      row("/v1/audit/export", "?format=cef"),
+      row("/v1/audit/stream", "?wait=0"),
+      row("/v1/audit/compliance/access-review", "?format=csv"),
+      row("/v1/audit/compliance/change-history", ""),
+      row("/v1/audit/compliance/report", ""),
+  };
+}
+
+// The audit log's routes: reading for auditors (and admins, officers), checkpoints for auditors
+// and admins. Every request before these left entries, so the log is never empty here.
+std::vector<RouteRow> AuditRows() {
+  auto checkpoint_taken = [](Callers& callers) {
+    Expect(callers.admin, "POST", "/v1/audit/checkpoints", nullptr, 201);
+  };
+  return {
+      {Area::kAudit, "GET", "/v1/audit/entries", "/v1/audit/entries?limit=5", "", kAuditorRole, 200,
+       kEngineRole, "audit.read", "audit"},
+      {Area::kAudit, "GET", "/v1/audit/checkpoints", "/v1/audit/checkpoints", "", kAuditorRole, 200,
+       kEngineRole, "audit.read", "audit"},
+      {Area::kAudit, "GET", "/v1/audit/checkpoints/latest", "/v1/audit/checkpoints/latest", "",
+       kAuditorRole, 200, kEngineRole, "audit.read", "audit", checkpoint_taken},
+      {Area::kAudit, "POST", "/v1/audit/checkpoints", "/v1/audit/checkpoints", "", kAuditorRole,
+       201, kOfficerRole, "audit.checkpoint", "audit"},
+      {Area::kAudit, "GET", "/v1/audit/proofs/inclusion",
+       "/v1/audit/proofs/inclusion?index=0&tree_size=1", "", kAuditorRole, 200, kEngineRole,
+       "audit.read", "audit"},
+      {Area::kAudit, "GET", "/v1/audit/proofs/consistency",
+       "/v1/audit/proofs/consistency?first=1&second=2", "", kAuditorRole, 200, kEngineRole,
+       "audit.read", "audit"},
+  };
+}
+
 // Every non-public route of kmsd.
 std::vector<RouteRow> ProtectedRoutes(const Prepared& prepared) {
   std::vector<RouteRow> rows = {
       {Area::kOperations, "GET", "/metrics", "/metrics", "", kAuditorRole, 200, kEngineRole,
        "metrics.read", "metrics"},
   };
-  for (auto part : {KeyRows(), DekRows(prepared), PrincipalRows(), RoleRows(),
-                    BindingAndConstraintRows(), AuthenticationRows(prepared)}) {
+  for (auto part :
+       {KeyRows(), DekRows(prepared), PrincipalRows(), RoleRows(), BindingAndConstraintRows(),
+        AuthenticationRows(prepared), AuditRows(), AuditExportRows()}) {
     rows.insert(rows.end(), part.begin(), part.end());
   }
   return rows;
@@ -376,6 +416,7 @@ std::vector<PublicRoute> PublicRoutes() {
       {"GET", "/healthz", "", 200, ""},
       {"GET", "/readyz", "", 200, ""},
       {"GET", "/.well-known/jwks.json", "", 200, ""},
+      {"GET", "/v1/audit/keys", "", 200, ""},
       {"POST", "/v1/auth/scram", "SCRAM-SHA-256 data=" + client_first, 401, "scram_continue"},
   };
 }
@@ -581,6 +622,10 @@ TEST_F(AuthorizationMatrixTest, AccessRoutes_AllowOnlyTheRightRole_AndDenyWins) 
 TEST_F(AuthorizationMatrixTest, AuthenticationAndMetricsRoutes_AllowOnlyTheRightRole_AndDenyWins) {
   CheckArea(Area::kAuthentication);
   CheckArea(Area::kOperations);
+}
+
+TEST_F(AuthorizationMatrixTest, AuditRoutes_AllowOnlyTheRightRole_AndDenyWins) {
+  CheckArea(Area::kAudit);
 }
 
 TEST_F(AuthorizationMatrixTest, PublicRoutes_Answer_WithoutCredentials) {

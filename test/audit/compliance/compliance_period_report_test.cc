@@ -63,7 +63,10 @@ class PeriodReportTest : public ::testing::Test {
     keys_ = {orders, billing};
 
     reader_.Append(Entry(kT0, "alice", "key.create", "orders", 1));
-    reader_.Append(Entry(kT0 + kDay, "alice", "key.create", "billing", std::nullopt));
+    // As kmsd records a creation: the key in the resource only, no key_name or version.
+    AuditEntry create_billing = Entry(kT0 + kDay, "alice", "key.create", "billing", std::nullopt);
+    create_billing.key_name.clear();
+    reader_.Append(create_billing);
     reader_.Append(Entry(kT0 + 2 * kDay, "", "auth.scram", "", std::nullopt, "failure", "", 401));
     reader_.Append(
         Entry(kT0 + 3 * kDay, "eve", "key.rotate", "orders", std::nullopt, "failure", "deny", 403));
