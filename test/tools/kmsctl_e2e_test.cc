@@ -307,7 +307,7 @@ TEST_F(KmsctlTest, BulkRewrap_MovesEnvelopesToNewPrimary_AndKeepsEveryLine) {
   EXPECT_NE(second.err.find("0 moved"), std::string::npos) << second.err;
 }
 
-TEST_F(KmsctlTest, Audit_CheckpointTailAndVerify) {
+TEST_F(KmsctlTest, Audit_CheckpointTailVerifyExportAndReport) {
   CreateKey("orders");
   ASSERT_EQ(Kmsctl("officer", {"keys", "rotate", "orders"}).exit_code, 0);
   KmsctlRun checkpoint = Kmsctl("admin", {"audit", "checkpoint", "--json"});
@@ -324,9 +324,28 @@ TEST_F(KmsctlTest, Audit_CheckpointTailAndVerify) {
   EXPECT_EQ(verified.Json()["finding"], "none");
   EXPECT_GE(verified.Json()["checkpoints_verified"].get<int>(), 1);
 
-  // TODO(#6): `audit export`, `audit report`, `audit access-review` and `audit change-history`
-  // follow docs/openapi.yaml, but this kmsd does not register those routes yet
-  // (api::RegisterAuditExportRoutes is not wired in tools/kmsd.cc); test them once it does.
+  std::filesystem::path exported = work_ / "audit.jsonl";
+  KmsctlRun exporting =
+      Kmsctl("admin", {"audit", "export", "--format", "jsonl", "--out", exported.string()});
+  ASSERT_EQ(exporting.exit_code, 0) << exporting.err;
+  std::istringstream lines(ReadText(exported));
+  std::string line;
+  int count = 0;
+  while (std::getline(lines, line)) {
+    EXPECT_FALSE(json::parse(line, nullptr, false).is_discarded()) << line;
+    ++count;
+  }
+  EXPECT_GT(count, 5);
+  EXPECT_NE(exporting.err.find("audit export: " + std::to_string(count) + " entries"),
+            std::string::npos)
+      << exporting.err;
+
+  KmsctlRun report = Kmsctl("admin", {"audit", "report"});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  EXPECT_TRUE(report.Json().is_object()) << report.out;
+  KmsctlRun review = Kmsctl("admin", {"audit", "access-review", "--format", "csv"});
+  ASSERT_EQ(review.exit_code, 0) << review.err;
+  EXPECT_NE(review.out.find("spiffe://weftkit.dev/officer/alice"), std::string::npos);
 
   EXPECT_EQ(Kmsctl("engine", {"audit", "verify"}).exit_code, 3);
 }

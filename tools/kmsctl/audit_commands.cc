@@ -52,7 +52,7 @@ Result<int> Tail(Invocation& call) {
   // Follow with the stream route's long poll: the cursor resumes with no gap and no duplicate.
   std::string cursor = size == 0 ? "" : std::to_string(size - 1);
   while (true) {
-    std::string path = "/v1/audit/stream?format=json&wait=25";
+    std::string path = "/v1/audit/stream?format=jsonl&wait=25";
     if (!cursor.empty()) path += "&after=" + cursor;
     WK_ASSIGN_OR_RETURN(client::HttpResponse lines,
                         call.client.CallRaw("GET", path, nullptr, Retry::kIdempotent));
@@ -130,9 +130,15 @@ Result<int> Verify(Invocation& call) {
 
 // audit export: every page of /v1/audit/export, following Audit-Next, to --out or stdout.
 Result<int> Export(Invocation& call) {
-  std::string format = call.args.Get("format").value_or("json");
+  std::string format = call.args.Get("format").value_or("jsonl");
   WK_ASSIGN_OR_RETURN(std::uint64_t from, OptionalNumber(call.args, "from", 0));
   std::string to = call.args.Get("to").value_or("");
+  if (to.empty()) {
+    // The export's own requests are audited too: stop at the log's size when the command
+    // started, or it would keep finding the entries it caused.
+    WK_ASSIGN_OR_RETURN(json head, GetJson(call.client, "/v1/audit/entries?start=0&limit=1"));
+    to = std::to_string(head.value("tree_size", std::uint64_t{0}));
+  }
   std::ofstream file;
   if (auto path = call.args.Get("out")) {
     file.open(*path, std::ios::trunc);
@@ -143,7 +149,7 @@ Result<int> Export(Invocation& call) {
   std::string next = std::to_string(from);
   while (!next.empty()) {
     std::string path = "/v1/audit/export?format=" + client::PercentEncode(format) + "&from=" + next;
-    if (!to.empty()) path += "&to=" + client::PercentEncode(to);
+    path += "&to=" + client::PercentEncode(to);
     WK_ASSIGN_OR_RETURN(client::HttpResponse page,
                         call.client.CallRaw("GET", path, nullptr, Retry::kIdempotent));
     out << page.body;
@@ -212,7 +218,7 @@ std::vector<Command> AuditCommands() {
        0,
        Verify},
       {{"audit", "export"},
-       "[--format json|cef|leef] [--from INDEX] [--to INDEX] [--out FILE]",
+       "[--format jsonl|cef|leef] [--from INDEX] [--to INDEX] [--out FILE]",
        "Export a range of the audit log for a SIEM (all pages)",
        "Formats and field mappings: docs/siem.md.",
        {"format", "from", "to", "out"},
