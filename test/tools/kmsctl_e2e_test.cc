@@ -1,0 +1,354 @@
+// kmsctl, the real binary, against the real kmsd over TLS 1.3: key lifecycle with a client
+// certificate, SCRAM logins and tokens, profiles, bulk rewrap, --json output and exit codes.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "client/kms_client.h"
+#include "common/base64.h"
+#include "test/integration/kmsd_test.h"
+
+namespace weftkit::kmsctl {
+namespace {
+
+using nlohmann::json;
+using test::KmsdTest;
+
+struct KmsctlRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+  json Json() const { return json::parse(out, nullptr, false); }
+};
+
+std::string Quote(const std::string& word) {
+  std::string quoted = "'";
+  for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+std::string ReadText(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+class KmsctlTest : public KmsdTest {
+ protected:
+  void SetUp() override {
+    KmsdTest::SetUp();
+    work_ = kmsd_->dir() / "kmsctl";
+    std::filesystem::create_directories(work_);
+  }
+
+  std::string Server() const { return "https://127.0.0.1:" + std::to_string(kmsd_->port()); }
+
+  // Global options for the certificate `identity` ("officer", "engine", "admin"), or for no
+  // certificate when empty.
+  std::vector<std::string> As(const std::string& identity) const {
+    std::vector<std::string> words = {"--server", Server(), "--ca", kmsd_->pki("ca.pem").string()};
+    if (!identity.empty()) {
+      words.insert(words.end(), {"--cert", kmsd_->pki(identity + ".pem").string(), "--key",
+                                 kmsd_->pki(identity + ".key").string()});
+    }
+    return words;
+  }
+
+  // Runs kmsctl with `words`; `environment` is prefixed as VAR=value; `input` goes to stdin.
+  KmsctlRun Kmsctl(std::vector<std::string> words, const std::string& input = "",
+                   const std::string& environment = "") {
+    std::ofstream(work_ / "stdin") << input;
+    std::string command =
+        environment + " HOME=" + Quote(work_.string()) + " " WEFTKIT_KMSCTL_BINARY;
+    for (const std::string& word : words) command += " " + Quote(word);
+    command += " <" + Quote((work_ / "stdin").string()) + " >" +
+               Quote((work_ / "stdout").string()) + " 2>" + Quote((work_ / "stderr").string());
+    int status = std::system(command.c_str());
+    return KmsctlRun{WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadText(work_ / "stdout"),
+                     ReadText(work_ / "stderr")};
+  }
+
+  KmsctlRun Kmsctl(const std::string& identity, std::vector<std::string> words,
+                   const std::string& input = "") {
+    std::vector<std::string> all = As(identity);
+    all.insert(all.end(), words.begin(), words.end());
+    return Kmsctl(all, input);
+  }
+
+  std::string OneTimePassword() {
+    std::smatch match;
+    std::string out = kmsd_->Stdout();
+    EXPECT_TRUE(std::regex_search(out, match, std::regex("one-time password (\\S+)"))) << out;
+    return match[1];
+  }
+
+  std::filesystem::path WriteFile(const std::string& name, const std::string& text) {
+    std::filesystem::path path = work_ / name;
+    std::ofstream(path, std::ios::trunc) << text;
+    std::filesystem::permissions(
+        path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    return path;
+  }
+
+  std::filesystem::path work_;
+};
+
+TEST_F(KmsctlTest, Keys_CreateRotateShow_WithCertificate) {
+  KmsctlRun created = Kmsctl("officer", {"keys", "create", "orders", "--description", "orders db",
+                                         "--rotation-period", "86400", "--json"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_EQ(created.Json()["name"], "orders");
+  EXPECT_EQ(created.Json()["rotation_period_s"], 86400);
+
+  KmsctlRun rotated = Kmsctl("officer", {"keys", "rotate", "orders", "--json"});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.err;
+  EXPECT_EQ(rotated.Json()["primary_version"], 2);
+
+  KmsctlRun disabled = Kmsctl("officer", {"keys", "disable", "orders", "1", "--json"});
+  ASSERT_EQ(disabled.exit_code, 0) << disabled.err;
+  EXPECT_EQ(disabled.Json()["versions"][0]["state"], "disabled");
+  KmsctlRun scheduled =
+      Kmsctl("officer", {"keys", "schedule-destroy", "orders", "1", "--wait", "3600", "--json"});
+  ASSERT_EQ(scheduled.exit_code, 0) << scheduled.err;
+  EXPECT_EQ(scheduled.Json()["versions"][0]["state"], "scheduled_for_destruction");
+  KmsctlRun cancelled = Kmsctl("officer", {"keys", "cancel-destroy", "orders", "1", "--json"});
+  ASSERT_EQ(cancelled.exit_code, 0) << cancelled.err;
+  EXPECT_EQ(cancelled.Json()["versions"][0]["state"], "disabled");
+  ASSERT_EQ(Kmsctl("officer", {"keys", "enable", "orders", "1"}).exit_code, 0);
+
+  KmsctlRun set = Kmsctl("officer", {"keys", "set", "orders", "--rotation-period", "none",
+                                     "--min-decrypt-version", "2", "--json"});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  EXPECT_TRUE(set.Json()["rotation_period_s"].is_null());
+  EXPECT_EQ(set.Json()["min_decrypt_version"], 2);
+
+  KmsctlRun table = Kmsctl("officer", {"keys", "list"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_TRUE(table.out.starts_with("NAME")) << table.out;
+  EXPECT_NE(table.out.find("orders"), std::string::npos);
+}
+
+TEST_F(KmsctlTest, ExitCodes_NameTheFailure) {
+  CreateKey("orders");
+  EXPECT_EQ(Kmsctl("officer", {"keys", "show", "missing"}).exit_code, 4);
+  EXPECT_EQ(Kmsctl("officer", {"keys", "create", "orders"}).exit_code, 5);
+  EXPECT_EQ(Kmsctl("engine", {"keys", "create", "payments"}).exit_code, 3);
+  EXPECT_EQ(Kmsctl("", {"keys", "list"}).exit_code, 2);
+  EXPECT_EQ(Kmsctl("officer", {"keys", "create", "bad name!"}).exit_code, 8);
+  EXPECT_EQ(Kmsctl("officer", {"keys", "show"}).exit_code, 1);
+  EXPECT_EQ(Kmsctl("officer", {"keys", "show", "orders", "--frobnicate", "x"}).exit_code, 1);
+  EXPECT_EQ(Kmsctl({"--server", "https://127.0.0.1:1", "--ca", kmsd_->pki("ca.pem").string(),
+                    "keys", "list"})
+                .exit_code,
+            6);
+
+  KmsctlRun generated =
+      Kmsctl("engine", {"dek", "generate", "orders", "--context", "t=1", "--json"});
+  ASSERT_EQ(generated.exit_code, 0) << generated.err;
+  std::string wrapped = generated.Json()["wrapped"];
+  KmsctlRun wrong = Kmsctl("engine", {"dek", "unwrap", "orders", wrapped, "--context", "t=2"});
+  EXPECT_EQ(wrong.exit_code, 7);
+  EXPECT_NE(wrong.err.find("envelope_authentication_failed"), std::string::npos) << wrong.err;
+  KmsctlRun right =
+      Kmsctl("engine", {"dek", "unwrap", "orders", wrapped, "--context", "t=1", "--json"});
+  ASSERT_EQ(right.exit_code, 0) << right.err;
+  EXPECT_EQ(right.Json()["plaintext"], generated.Json()["plaintext"]);
+}
+
+TEST_F(KmsctlTest, Help_IsThereForEveryCommand) {
+  for (const std::string group : {"keys", "dek", "principals", "roles", "bindings", "tokens"}) {
+    KmsctlRun help = Kmsctl({group, "--help"});
+    EXPECT_EQ(help.exit_code, 0) << group;
+    EXPECT_NE(help.out.find("kmsctl"), std::string::npos);
+  }
+  KmsctlRun help = Kmsctl({"dek", "bulk-rewrap", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("Usage: kmsctl dek bulk-rewrap --in"), std::string::npos) << help.out;
+}
+
+TEST_F(KmsctlTest, Scram_ChangeOneTimePassword_ThenWorkWithPasswordAndToken) {
+  std::filesystem::path one_time = WriteFile("one-time", OneTimePassword() + "\n");
+  std::filesystem::path fresh = WriteFile("fresh", "correct horse battery staple\n");
+
+  std::vector<std::string> as_admin = As("");
+  as_admin.insert(as_admin.end(), {"--user", "admin", "--password-file", one_time.string()});
+  std::vector<std::string> change = as_admin;
+  change.insert(change.end(), {"principals", "set-password", "admin", "--new-password-file",
+                               fresh.string(), "--iterations", "4096", "--json"});
+  KmsctlRun changed = Kmsctl(change);
+  ASSERT_EQ(changed.exit_code, 0) << changed.err;
+  EXPECT_EQ(changed.Json()["principal"], "user:admin");
+
+  // The password now comes from the environment, as in CI.
+  std::vector<std::string> list = As("");
+  list.insert(list.end(), {"--user", "admin", "keys", "list", "--json"});
+  KmsctlRun keys = Kmsctl(list, "", "WEFTKIT_PASSWORD='correct horse battery staple'");
+  ASSERT_EQ(keys.exit_code, 0) << keys.err;
+  EXPECT_TRUE(keys.Json()["keys"].is_array());
+
+  // login prints a token that later commands can use instead of the password.
+  std::vector<std::string> login = As("");
+  login.insert(login.end(), {"--user", "admin", "login"});
+  KmsctlRun token = Kmsctl(login, "", "WEFTKIT_PASSWORD='correct horse battery staple'");
+  ASSERT_EQ(token.exit_code, 0) << token.err;
+  std::filesystem::path token_file = WriteFile("token", token.out);
+  std::vector<std::string> with_token = As("");
+  with_token.insert(with_token.end(), {"--token-file", token_file.string(), "roles", "list"});
+  KmsctlRun roles = Kmsctl(with_token);
+  ASSERT_EQ(roles.exit_code, 0) << roles.err;
+  EXPECT_NE(roles.out.find("key-officer"), std::string::npos) << roles.out;
+
+  // Last, because a failure throttles the name for a second.
+  KmsctlRun refused = Kmsctl(list, "", "WEFTKIT_PASSWORD='not the password at all'");
+  EXPECT_EQ(refused.exit_code, 2) << refused.err;
+}
+
+TEST_F(KmsctlTest, Access_PrincipalsRolesBindingsAndTokens) {
+  std::string payments = "spiffe://weftkit.dev/engine/payments";
+  KmsctlRun created = Kmsctl("admin", {"principals", "create", payments, "--json"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  ASSERT_EQ(Kmsctl("admin", {"bindings", "add", payments, "engine"}).exit_code, 0);
+  KmsctlRun bindings = Kmsctl("admin", {"bindings", "list", "--principal", payments, "--json"});
+  ASSERT_EQ(bindings.exit_code, 0) << bindings.err;
+  EXPECT_EQ(bindings.Json()["bindings"][0]["role"], "engine");
+  KmsctlRun shown = Kmsctl("admin", {"principals", "show", payments, "--json"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_EQ(shown.Json()["roles"][0], "engine");
+  ASSERT_EQ(Kmsctl("admin", {"bindings", "remove", payments, "engine"}).exit_code, 0);
+
+  std::filesystem::path role = WriteFile(
+      "role.json",
+      R"({"description":"reads keys","permissions":[{"effect":"allow","actions":["key.read"],"resources":["key/*"]}]})");
+  KmsctlRun role_created =
+      Kmsctl("admin", {"roles", "create", "key-reader", "--file", role.string(), "--json"});
+  ASSERT_EQ(role_created.exit_code, 0) << role_created.err;
+  EXPECT_EQ(role_created.Json()["name"], "key-reader");
+
+  KmsctlRun token = Kmsctl("officer", {"tokens", "issue", "--json"});
+  ASSERT_EQ(token.exit_code, 0) << token.err;
+  EXPECT_EQ(token.Json()["token_type"], "Bearer");
+}
+
+TEST_F(KmsctlTest, Profile_SuppliesServerAndCredentials) {
+  CreateKey("orders");
+  std::filesystem::path profile =
+      WriteFile("kmsctl.conf", "server = " + Server() + "\nca = " + kmsd_->pki("ca.pem").string() +
+                                   "\ncert = " + kmsd_->pki("officer.pem").string() +
+                                   "\nkey = " + kmsd_->pki("officer.key").string() + "\n");
+  KmsctlRun shown = Kmsctl({"--profile", profile.string(), "keys", "show", "orders", "--json"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_EQ(shown.Json()["name"], "orders");
+
+  // The default location, ~/.config/weftkit/kmsctl.conf (HOME is the test's folder).
+  std::filesystem::create_directories(work_ / ".config" / "weftkit");
+  std::filesystem::copy_file(profile, work_ / ".config" / "weftkit" / "kmsctl.conf");
+  EXPECT_EQ(Kmsctl({"keys", "show", "orders"}).exit_code, 0);
+}
+
+TEST_F(KmsctlTest, BulkRewrap_MovesEnvelopesToNewPrimary_AndKeepsEveryLine) {
+  CreateKey("orders");
+  client::KmsClientOptions options;
+  options.port = static_cast<std::uint16_t>(kmsd_->port());
+  options.ca_file = kmsd_->pki("ca.pem").string();
+  options.cert_file = kmsd_->pki("engine.pem").string();
+  options.key_file = kmsd_->pki("engine.key").string();
+  options.cache.max_entries = 0;
+  auto engine = client::KmsClient::Create(options);
+  ASSERT_TRUE(engine.ok());
+
+  std::string input;
+  std::vector<std::string> plaintexts;
+  for (int i = 0; i < 40; ++i) {
+    client::EncryptionContext context = {{"page", std::to_string(i)}};
+    auto dek = (*engine)->GenerateDataKey("orders", context);
+    ASSERT_TRUE(dek.ok());
+    plaintexts.push_back(Base64Encode(dek->plaintext.expose()));
+    input += json{{"id", i}, {"wrapped", dek->wrapped}, {"context", {{"page", std::to_string(i)}}}}
+                 .dump() +
+             "\n";
+    if (i == 20) input += "this line is not json\n";
+  }
+  std::filesystem::path in = WriteFile("envelopes.jsonl", input);
+  ASSERT_EQ(Kmsctl("officer", {"keys", "rotate", "orders"}).exit_code, 0);
+
+  std::filesystem::path out = work_ / "rewrapped.jsonl";
+  KmsctlRun run = Kmsctl("engine", {"dek", "bulk-rewrap", "--in", in.string(), "--out",
+                                    out.string(), "--batch", "16"});
+  EXPECT_EQ(run.exit_code, 9) << run.err;  // the bad line failed alone
+  EXPECT_NE(run.err.find("41 envelopes, 40 moved to a newer version, 1 failed"), std::string::npos)
+      << run.err;
+
+  std::istringstream lines(ReadText(out));
+  std::string line;
+  int count = 0;
+  while (std::getline(lines, line)) {
+    json item = json::parse(line);
+    ++count;
+    if (item.contains("error")) {
+      EXPECT_EQ(item["error"]["code"], "invalid_line") << line;
+      EXPECT_EQ(item["input"], "this line is not json");
+      continue;
+    }
+    int id = item["id"];
+    EXPECT_EQ(item["key_version"], 2);
+    auto dek = (*engine)->Unwrap("orders", item["wrapped"], {{"page", std::to_string(id)}});
+    ASSERT_TRUE(dek.ok()) << dek.error().ToString();
+    EXPECT_EQ(Base64Encode(dek->expose()), plaintexts[id]);
+  }
+  EXPECT_EQ(count, 41);
+
+  // A second pass changes nothing: every envelope is already under the primary.
+  std::filesystem::path again = work_ / "again.jsonl";
+  KmsctlRun second =
+      Kmsctl("engine", {"dek", "bulk-rewrap", "--in", out.string(), "--out", again.string()});
+  EXPECT_NE(second.err.find("0 moved"), std::string::npos) << second.err;
+}
+
+TEST_F(KmsctlTest, Audit_CheckpointTailVerifyExportAndReport) {
+  CreateKey("orders");
+  ASSERT_EQ(Kmsctl("officer", {"keys", "rotate", "orders"}).exit_code, 0);
+  KmsctlRun checkpoint = Kmsctl("admin", {"audit", "checkpoint", "--json"});
+  ASSERT_EQ(checkpoint.exit_code, 0) << checkpoint.err;
+  EXPECT_GT(checkpoint.Json()["tree_size"].get<int>(), 0);
+
+  KmsctlRun tail = Kmsctl("admin", {"audit", "tail", "--lines", "3", "--json"});
+  ASSERT_EQ(tail.exit_code, 0) << tail.err;
+  EXPECT_EQ(tail.Json()["entries"].size(), 3u) << tail.out;
+
+  KmsctlRun verified = Kmsctl("admin", {"audit", "verify", "--page-size", "4", "--json"});
+  ASSERT_EQ(verified.exit_code, 0) << verified.err << verified.out;
+  EXPECT_EQ(verified.Json()["ok"], true);
+  EXPECT_EQ(verified.Json()["finding"], "none");
+  EXPECT_GE(verified.Json()["checkpoints_verified"].get<int>(), 1);
+
+  std::filesystem::path exported = work_ / "audit.jsonl";
+  KmsctlRun exporting =
+      Kmsctl("admin", {"audit", "export", "--format", "jsonl", "--out", exported.string()});
+  ASSERT_EQ(exporting.exit_code, 0) << exporting.err;
+  std::istringstream lines(ReadText(exported));
+  std::string line;
+  int count = 0;
+  while (std::getline(lines, line)) {
+    EXPECT_FALSE(json::parse(line, nullptr, false).is_discarded()) << line;
+    ++count;
+  }
+  EXPECT_GT(count, 5);
+  EXPECT_NE(exporting.err.find("audit export: " + std::to_string(count) + " entries"),
+            std::string::npos)
+      << exporting.err;
+
+  KmsctlRun report = Kmsctl("admin", {"audit", "report"});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  EXPECT_TRUE(report.Json().is_object()) << report.out;
+  KmsctlRun review = Kmsctl("admin", {"audit", "access-review", "--format", "csv"});
+  ASSERT_EQ(review.exit_code, 0) << review.err;
+  EXPECT_NE(review.out.find("spiffe://weftkit.dev/officer/alice"), std::string::npos);
+
+  EXPECT_EQ(Kmsctl("engine", {"audit", "verify"}).exit_code, 3);
+}
+
+}  // namespace
+}  // namespace weftkit::kmsctl
