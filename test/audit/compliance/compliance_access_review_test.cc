@@ -79,7 +79,10 @@ TEST_F(AccessReviewTest, BuildAccessReview_EngineMayUseOnlyItsOwnKey) {
   EXPECT_EQ(engine.keys[0].allowed_actions,
             (std::vector<std::string>{"key.read", "dek.generate", "dek.wrap", "dek.unwrap",
                                       "dek.rewrap"}));
-  EXPECT_TRUE(engine.policies.empty());
+  // Engines fetch, report and check the bundles they enforce; they never read history or publish.
+  ASSERT_EQ(engine.policies.size(), 1u);
+  EXPECT_EQ(engine.policies[0].allowed_actions,
+            (std::vector<std::string>{"policy.fetch", "policy.report", "policy.check"}));
   EXPECT_EQ(engine.direct_roles, (std::vector<std::string>{"engine"}));
 }
 
@@ -91,7 +94,9 @@ TEST_F(AccessReviewTest, BuildAccessReview_AuditorReadsOnly) {
     EXPECT_EQ(key.allowed_actions, (std::vector<std::string>{"key.read"})) << key.resource;
   }
   ASSERT_EQ(auditor.policies.size(), 1u);
-  EXPECT_EQ(auditor.policies[0].allowed_actions, (std::vector<std::string>{"policy.read"}));
+  EXPECT_EQ(auditor.policies[0].allowed_actions,
+            (std::vector<std::string>{"policy.read", "policy.fetch", "policy.check",
+                                      "policy.fleet.read"}));  // never policy.publish
   EXPECT_TRUE(auditor.has_password);
 }
 
