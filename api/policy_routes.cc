@@ -149,6 +149,7 @@ Response BundleResponse(const PolicyVersion& version) {
   };
   Response response = OrderedJson(200, body);
   response.headers.emplace_back("ETag", ETag(version));
+  response.audit.policy_version = static_cast<std::uint64_t>(version.version);
   return response;
 }
 
@@ -156,6 +157,7 @@ Response NotModified(const PolicyVersion& version) {
   Response response;
   response.status = 304;
   response.headers.emplace_back("ETag", ETag(version));
+  response.audit.policy_version = static_cast<std::uint64_t>(version.version);
   return response;
 }
 
@@ -197,7 +199,7 @@ Response PublishResponse(PolicyService& policies, const SecurityContext& context
   }
   if (!outcome->published) return InvalidPolicy(context, outcome->problems);
   const PolicyVersion& published = *outcome->published;
-  // TODO(#5): a durable, hash-chained audit entry written before the response.
+  // The dispatcher records the audit entry, with this version, before the response leaves.
   log::Info("policy_published", {{"request_id", context.request_id()},
                                  {"principal", context.principal()},
                                  {"scope", scope},
@@ -207,6 +209,7 @@ Response PublishResponse(PolicyService& policies, const SecurityContext& context
   response.headers.emplace_back(
       "Location", "/v1/policy/scopes/" + scope + "/versions/" + std::to_string(published.version));
   response.headers.emplace_back("ETag", ETag(published));
+  response.audit.policy_version = static_cast<std::uint64_t>(published.version);
   return response;
 }
 

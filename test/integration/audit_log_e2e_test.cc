@@ -112,6 +112,32 @@ TEST_F(AuditLogE2eTest, Entries_DescribeEveryKindOfRequest) {
   EXPECT_EQ(not_found->resource, "/v1/no-such-route");
 }
 
+TEST_F(AuditLogE2eTest, Entries_NameThePolicyVersionPublishedAndFetched) {
+  const nlohmann::json document = {
+      {"format", "weftkit.policy/v1"},
+      {"roles",
+       {{{"name", "reader"},
+         {"grants",
+          {{{"database_type", "relational"}, {"actions", {"select"}}, {"resources", {"a.*"}}}}}}}},
+      {"bindings", {{{"principal", "alice"}, {"roles", {"reader"}}}}}};
+  HttpResponse published = Call(*officer_, "POST", "/v1/policy/scopes/cluster/audited/versions",
+                                {{"document", document}, {"base_version", 0}});
+  ASSERT_EQ(published.status, 201) << published.body;
+  HttpResponse fetched = Call(*engine_, "GET", "/v1/policy/scopes/cluster/audited/bundle");
+  ASSERT_EQ(fetched.status, 200) << fetched.body;
+
+  std::optional<audit::AuditEntry> publish = EntryOf(published);
+  ASSERT_TRUE(publish.has_value());
+  EXPECT_EQ(publish->action, "policy.publish");
+  EXPECT_EQ(publish->resource, "policy/cluster/audited");
+  EXPECT_EQ(publish->policy_version, 1u);
+  EXPECT_EQ(publish->outcome, "success");
+  std::optional<audit::AuditEntry> fetch = EntryOf(fetched);
+  ASSERT_TRUE(fetch.has_value());
+  EXPECT_EQ(fetch->action, "policy.fetch");
+  EXPECT_EQ(fetch->policy_version, 1u);
+}
+
 TEST_F(AuditLogE2eTest, Entries_RecordAuthenticationFailures) {
   auto anonymous = kmsd_->Client("");
   ASSERT_NE(anonymous, nullptr);
