@@ -89,7 +89,7 @@ struct ComplianceDependencies {
   Authorizer authorize;
   // Whether a principal has a SCRAM password; may be empty.
   std::function<Result<bool>(const std::string& principal)> has_password;
-  // TODO(#4): the policy store's scopes; until it is wired, empty (no per-scope rows).
+  // The policy store's scopes; empty gives no per-scope rows.
   std::function<std::vector<std::string>()> policy_scopes;
   audit::compliance::ScanLimits scan_limits;
 };

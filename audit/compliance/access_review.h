@@ -39,7 +39,7 @@ struct PrincipalAccess {
 struct AccessReviewInputs {
   const auth::RbacService& rbac;
   std::vector<std::string> key_names;
-  // TODO(#4): kmsd passes none until the policy store, which lists the scopes, is wired in.
+  // The policy scopes to list permissions on ("<kind>/<name>", from the policy store).
   std::vector<std::string> policy_scopes;
   // Whether a principal has a SCRAM password; may be empty (then false for everyone).
   std::function<Result<bool>(const std::string& principal)> has_password;
