@@ -26,7 +26,7 @@ namespace fs = std::filesystem;
 // ---------------------------------------------------------------------------------------------
 // The schema: every section and key kmsd accepts, in documentation order.
 
-constexpr std::array<std::string_view, 41> kSettingNames = {
+constexpr std::array<std::string_view, 50> kSettingNames = {
     "server.listen",
     "server.io_threads",
     "server.workers",
@@ -67,11 +67,22 @@ constexpr std::array<std::string_view, 41> kSettingNames = {
     "auth.scram_iterations",
     "auth.lockout_failures",
     "auth.lockout_s",
+    "limits.auth_per_source_per_s",
+    "limits.auth_per_source_burst",
+    "limits.auth_per_principal_per_s",
+    "limits.auth_per_principal_burst",
+    "limits.unwrap_per_source_per_s",
+    "limits.unwrap_per_source_burst",
+    "limits.unwrap_per_principal_per_s",
+    "limits.unwrap_per_principal_burst",
+    "limits.tracked_clients",
     "log.level",
 };
 
-constexpr std::array<std::string_view, 8> kSectionNames = {"server", "tls",  "hsm",  "store",
-                                                           "state",  "keys", "auth", "log"};
+constexpr std::array<std::string_view, 9> kSectionNames = {
+    "server", "tls", "hsm", "store", "state", "keys", "auth", "limits", "log"};
+
+constexpr std::uint64_t kMaxRate = 1000000000;  // requests or DEKs per second, and bursts
 
 constexpr std::uint64_t kMaxEncryptionsPerVersion = std::uint64_t{1} << 30;  // 2^32 / 4
 
@@ -133,6 +144,25 @@ const IntegerSetting kIntegerSettings[] = {
     {"auth.lockout_failures", 1, 100,
      [](Config& c, std::uint64_t v) { c.auth.lockout_failures = U32(v); }},
     {"auth.lockout_s", 1, 86400, [](Config& c, std::uint64_t v) { c.auth.lockout = Seconds(v); }},
+    // Rates of 0 turn a limit off; a burst is at least one request.
+    {"limits.auth_per_source_per_s", 0, kMaxRate,
+     [](Config& c, std::uint64_t v) { c.limits.auth_per_source.per_second = U32(v); }},
+    {"limits.auth_per_source_burst", 1, kMaxRate,
+     [](Config& c, std::uint64_t v) { c.limits.auth_per_source.burst = U32(v); }},
+    {"limits.auth_per_principal_per_s", 0, kMaxRate,
+     [](Config& c, std::uint64_t v) { c.limits.auth_per_principal.per_second = U32(v); }},
+    {"limits.auth_per_principal_burst", 1, kMaxRate,
+     [](Config& c, std::uint64_t v) { c.limits.auth_per_principal.burst = U32(v); }},
+    {"limits.unwrap_per_source_per_s", 0, kMaxRate,
+     [](Config& c, std::uint64_t v) { c.limits.unwrap_per_source.per_second = U32(v); }},
+    {"limits.unwrap_per_source_burst", 1, kMaxRate,
+     [](Config& c, std::uint64_t v) { c.limits.unwrap_per_source.burst = U32(v); }},
+    {"limits.unwrap_per_principal_per_s", 0, kMaxRate,
+     [](Config& c, std::uint64_t v) { c.limits.unwrap_per_principal.per_second = U32(v); }},
+    {"limits.unwrap_per_principal_burst", 1, kMaxRate,
+     [](Config& c, std::uint64_t v) { c.limits.unwrap_per_principal.burst = U32(v); }},
+    {"limits.tracked_clients", 100, 10000000,
+     [](Config& c, std::uint64_t v) { c.limits.tracked_clients = static_cast<std::size_t>(v); }},
 };
 
 const std::pair<std::string_view, log::Level> kLogLevels[] = {

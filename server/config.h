@@ -29,6 +29,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/secret_bytes.h"
+#include "server/rate_limit_settings.h"
 
 namespace weftkit::server {
 
@@ -174,6 +175,7 @@ struct Config {
   StateSettings state;
   KeySettings keys;
   AuthSettings auth;
+  RateLimitSettings limits;  // [limits]
   LogSettings log;
 };
 

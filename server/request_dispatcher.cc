@@ -89,11 +89,12 @@ class RequestDispatcher::WorkerTask {
 };
 
 RequestDispatcher::RequestDispatcher(const Router& router, Authenticator authenticator,
-                                     WorkerPool& workers, ServerMetrics metrics)
+                                     WorkerPool& workers, ServerMetrics metrics, RateLimits* limits)
     : router_(router),
       authenticator_(std::move(authenticator)),
       workers_(workers),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      limits_(limits) {}
 
 void RequestDispatcher::Dispatch(Request request, Completion done) {
   Exchange exchange{.request = std::move(request)};
@@ -117,6 +118,9 @@ void RequestDispatcher::Dispatch(Request request, Completion done) {
     Error none(ErrorKind::kUnauthenticated, "credentials_required", "no certificate or token");
     return done(Finish(exchange, ProblemResponse(none, id)));
   }
+  if (std::optional<RateRefusal> refusal = AdmitBeforeQueue(exchange)) {
+    return done(Finish(exchange, RateLimitedResponse(*refusal, id)));
+  }
   if (match.route->is_public && match.route->run_on == RunOn::kInline) {
     return RunInline(std::move(exchange), std::move(done));
   }
@@ -126,6 +130,14 @@ void RequestDispatcher::Dispatch(Request request, Completion done) {
 Response RequestDispatcher::Reject(const Request& request, int status, const std::string& code) {
   Exchange exchange{.request = request};
   return Finish(exchange, ProblemResponse(status, code, request.request_id));
+}
+
+// On the I/O thread, so that a source over its limit costs no worker time at all.
+std::optional<RateRefusal> RequestDispatcher::AdmitBeforeQueue(const Exchange& exchange) const {
+  if (limits_ == nullptr) return std::nullopt;
+  if (exchange.route->is_login) return limits_->AdmitLogin(exchange.request.peer);
+  if (!exchange.route->is_public) return limits_->CheckSource(exchange.request.peer);
+  return std::nullopt;
 }
 
 void RequestDispatcher::RunInline(Exchange exchange, Completion done) {
@@ -149,9 +161,15 @@ void RequestDispatcher::RunOnWorker(Exchange& exchange, const Completion& done) 
                                         {"peer", request.peer},
                                         {"code", context.error().code()},
                                         {"detail", context.error().detail()}});
+    if (limits_ != nullptr) limits_->RecordFailedAuthentication(request.peer);
     return done(Finish(exchange, ProblemResponse(context.error(), request.request_id)));
   }
   exchange.principal = context->principal();
+  if (limits_ != nullptr && exchange.route->is_login && context->authenticated()) {
+    if (std::optional<RateRefusal> refusal = limits_->AdmitLoginPrincipal(exchange.principal)) {
+      return done(Finish(exchange, RateLimitedResponse(*refusal, request.request_id)));
+    }
+  }
   done(Finish(exchange, Handle(exchange, *context)));
 }
 

@@ -6,8 +6,10 @@
 // (a full queue answers 503 "overloaded" with Retry-After: 1). Non-public routes need a verified
 // client certificate or an Authorization header (401 "credentials_required" with neither) and
 // then the Authenticator, which runs on the worker because it may read the store; its error
-// becomes the problem response. A handler that throws yields 500 "internal"; the exception is
-// logged with the request id, never echoed.
+// becomes the problem response. With RateLimits, login routes and the source's failed
+// authentications are rate-limited before anything is queued (429 "rate_limited" with
+// Retry-After), and a failed authentication is charged to its source. A handler that throws yields
+// 500 "internal"; the exception is logged with the request id, never echoed.
 //
 // Every response leaving here carries X-Request-Id, Cache-Control: no-store,
 // X-Content-Type-Options: nosniff and Strict-Transport-Security, is counted in the server
@@ -24,10 +26,12 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "common/error.h"
 #include "common/security_context.h"
 #include "server/http_types.h"
+#include "server/rate_limits.h"
 #include "server/router.h"
 #include "server/server_metrics.h"
 #include "server/worker_pool.h"
@@ -44,8 +48,9 @@ using Completion = std::function<void(Response)>;
 
 class RequestDispatcher {
  public:
+  // `limits` may be null (no rate limits); otherwise it must outlive the dispatcher.
   RequestDispatcher(const Router& router, Authenticator authenticator, WorkerPool& workers,
-                    ServerMetrics metrics);
+                    ServerMetrics metrics, RateLimits* limits = nullptr);
   RequestDispatcher(const RequestDispatcher&) = delete;
   RequestDispatcher& operator=(const RequestDispatcher&) = delete;
 
@@ -71,6 +76,7 @@ class RequestDispatcher {
   void Submit(Exchange exchange, Completion done);
   void RunOnWorker(Exchange& exchange, const Completion& done);
   Result<SecurityContext> Authenticate(const Exchange& exchange) const;
+  std::optional<RateRefusal> AdmitBeforeQueue(const Exchange& exchange) const;
   Response Handle(Exchange& exchange, const SecurityContext& context);
   Response Finish(const Exchange& exchange, Response response) const;
   void TaskFinished();
@@ -79,6 +85,7 @@ class RequestDispatcher {
   const Authenticator authenticator_;
   WorkerPool& workers_;
   const ServerMetrics metrics_;
+  RateLimits* const limits_;
 
   mutable std::mutex in_flight_mutex_;
   mutable std::condition_variable in_flight_zero_;

@@ -18,6 +18,7 @@ PACKAGES=(
   curl
   python3 python3-jwt python3-jwcrypto python3-cryptography python3-yaml
   libauthen-scram-perl
+  testssl.sh
 )
 
 missing=()
