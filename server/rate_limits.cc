@@ -13,6 +13,8 @@ TokenBucketSettings BucketFor(const RateLimit& limit, std::size_t tracked_client
 
 }  // namespace
 
+// TODO(#8): an IPv6 client is keyed by its full address; keying by its /64 would stop one host
+// from spreading its attempts over many addresses.
 std::string_view SourceAddress(std::string_view peer) {
   if (!peer.empty() && peer.front() == '[') {
     std::size_t close = peer.find(']');
