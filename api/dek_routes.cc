@@ -30,6 +30,7 @@ struct DekOperation {
   const char* action;  // what RBAC must allow on the key
   std::vector<std::string_view> fields;
   ItemRunner run;
+  bool rate_limited = false;                 // counted against the unwrap limits, per item
   server::CounterFamily* counter = nullptr;  // kms_dek_operations_total
 };
 
@@ -114,7 +115,7 @@ std::vector<DekOperation> Operations() {
          return Generate(keys, key, item, pointer, false);
        }},
       {"wrap", "dek.wrap", {"plaintext", "context"}, WrapItem},
-      {"unwrap", "dek.unwrap", {"wrapped", "context"}, UnwrapItem},
+      {"unwrap", "dek.unwrap", {"wrapped", "context"}, UnwrapItem, /*rate_limited=*/true},
       {"rewrap", "dek.rewrap", {"wrapped", "context"}, RewrapItem},
   };
 }
@@ -156,11 +157,22 @@ Response SensitiveResponse(std::string body) {
   return response;
 }
 
+// What the operation's limit says about `count` items; nullopt when admitted.
+std::optional<Response> RateLimited(server::RateLimits* limits, const DekOperation& op,
+                                    const SecurityContext& context, std::size_t count) {
+  if (limits == nullptr || !op.rate_limited) return std::nullopt;
+  std::optional<server::RateRefusal> refusal =
+      limits->AdmitUnwrap(context.peer(), context.principal(), count);
+  if (!refusal) return std::nullopt;
+  return server::RateLimitedResponse(*refusal, context.request_id());
+}
+
 Result<Response> RunSingle(kms::KeyService& keys, const Authorizer& authorize,
-                           const DekOperation& op, const Request& request,
-                           const SecurityContext& context) {
+                           server::RateLimits* limits, const DekOperation& op,
+                           const Request& request, const SecurityContext& context) {
   const std::string& key = request.PathParam("name");
   WK_RETURN_IF_ERROR(authorize(context, op.action, KeyResource(key)));
+  if (std::optional<Response> refused = RateLimited(limits, op, context, 1)) return *refused;
   WK_ASSIGN_OR_RETURN(nlohmann::json item, ParseJsonObject(request.body));
   // An empty body is an empty item; a body that is not a JSON object never reaches RunItem.
   WK_ASSIGN_OR_RETURN(ItemOutput output, RunItem(keys, op, key, item, ""));
@@ -175,8 +187,8 @@ Result<Response> RunSingle(kms::KeyService& keys, const Authorizer& authorize,
 }
 
 Result<Response> RunBatch(kms::KeyService& keys, const Authorizer& authorize,
-                          const DekOperation& op, std::size_t max_items, const Request& request,
-                          const SecurityContext& context) {
+                          server::RateLimits* limits, const DekOperation& op, std::size_t max_items,
+                          const Request& request, const SecurityContext& context) {
   const std::string& key = request.PathParam("name");
   WK_RETURN_IF_ERROR(authorize(context, op.action, KeyResource(key)));
   WK_ASSIGN_OR_RETURN(nlohmann::json body, ParseObject(request.body, {"items"}));
@@ -187,6 +199,7 @@ Result<Response> RunBatch(kms::KeyService& keys, const Authorizer& authorize,
                  "batch of " + std::to_string(items->size()) + " items exceeds the limit of " +
                      std::to_string(max_items));
   }
+  if (auto refused = RateLimited(limits, op, context, items->size())) return *std::move(refused);
   // TODO(#7): per DEK this costs about 1.5 times the HSM call itself (docs/performance.md): a
   // streaming parse of the items and one PKCS#11 session lease per batch would close most of it.
   std::string out = "{\"results\":[";
@@ -208,7 +221,8 @@ Result<Response> RunBatch(kms::KeyService& keys, const Authorizer& authorize,
 }  // namespace
 
 void RegisterDekRoutes(server::Router& router, kms::KeyService& keys, Authorizer authorize,
-                       server::Metrics& metrics, std::size_t max_batch_items) {
+                       server::Metrics& metrics, std::size_t max_batch_items,
+                       server::RateLimits* limits) {
   kms::KeyService* service = &keys;
   auto authorizer = std::make_shared<const Authorizer>(std::move(authorize));
   auto counter = metrics.AddCounter("kms_dek_operations_total",
@@ -217,20 +231,21 @@ void RegisterDekRoutes(server::Router& router, kms::KeyService& keys, Authorizer
   for (DekOperation& op : Operations()) {
     if (counter.ok()) op.counter = *counter;
     auto shared = std::make_shared<const DekOperation>(std::move(op));
-    router.Add(
-        {"POST", "/v1/keys/{name}/" + std::string(shared->name), server::RunOn::kWorker, false,
-         [service, authorizer, shared](const Request& request, const SecurityContext& context) {
-           return Respond(context, [&] {
-             return RunSingle(*service, *authorizer, *shared, request, context);
-           });
-         }});
+    router.Add({"POST", "/v1/keys/{name}/" + std::string(shared->name), server::RunOn::kWorker,
+                false,
+                [service, authorizer, limits, shared](const Request& request,
+                                                      const SecurityContext& context) {
+                  return Respond(context, [&] {
+                    return RunSingle(*service, *authorizer, limits, *shared, request, context);
+                  });
+                }});
     router.Add({"POST", "/v1/keys/{name}/batch/" + std::string(shared->name),
                 server::RunOn::kWorker, false,
-                [service, authorizer, shared, max_batch_items](const Request& request,
-                                                               const SecurityContext& context) {
+                [service, authorizer, limits, shared, max_batch_items](
+                    const Request& request, const SecurityContext& context) {
                   return Respond(context, [&] {
-                    return RunBatch(*service, *authorizer, *shared, max_batch_items, request,
-                                    context);
+                    return RunBatch(*service, *authorizer, limits, *shared, max_batch_items,
+                                    request, context);
                   });
                 }});
   }

@@ -12,13 +12,17 @@
 #include "api/authorizer.h"
 #include "kms/key_service.h"
 #include "server/metrics.h"
+#include "server/rate_limits.h"
 #include "server/router.h"
 
 namespace weftkit::api {
 
 // Also registers kms_dek_operations_total{operation,outcome} in `metrics`, counted per item;
-// the outcome is "ok" or the error code.
+// the outcome is "ok" or the error code. With `limits` (may be null; must outlive the router),
+// unwrap requests are admitted per DEK they carry, after authorization and before any is
+// unwrapped: a refused request answers 429 "rate_limited" with Retry-After and unwraps nothing.
 void RegisterDekRoutes(server::Router& router, kms::KeyService& keys, Authorizer authorize,
-                       server::Metrics& metrics, std::size_t max_batch_items);
+                       server::Metrics& metrics, std::size_t max_batch_items,
+                       server::RateLimits* limits = nullptr);
 
 }  // namespace weftkit::api

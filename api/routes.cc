@@ -46,7 +46,8 @@ void RegisterOperationalRoutes(server::Router& router, const ApiDependencies& de
 void RegisterRoutes(server::Router& router, const ApiDependencies& deps) {
   RegisterOperationalRoutes(router, deps);
   RegisterKeyRoutes(router, deps.keys, deps.authorize);
-  RegisterDekRoutes(router, deps.keys, deps.authorize, deps.metrics, deps.max_batch_items);
+  RegisterDekRoutes(router, deps.keys, deps.authorize, deps.metrics, deps.max_batch_items,
+                    deps.rate_limits);
 }
 
 }  // namespace weftkit::api

@@ -8,6 +8,7 @@
 #include "api/authorizer.h"
 #include "kms/key_service.h"
 #include "server/metrics.h"
+#include "server/rate_limits.h"
 #include "server/router.h"
 
 namespace weftkit::api {
@@ -21,6 +22,8 @@ struct ApiDependencies {
   // The registry /metrics renders; routes add their own families to it.
   server::Metrics& metrics;
   std::size_t max_batch_items = 1000;
+  // Limits on unwrapping DEKs; null: none. Must outlive the router.
+  server::RateLimits* rate_limits = nullptr;
 };
 
 // Adds every route to `router`. The dependencies must outlive the router.

@@ -272,7 +272,8 @@ void RegisterScramRoutes(server::Router& router, const ScramRouteDependencies& d
   router.Add({"POST", "/v1/auth/scram", server::RunOn::kWorker, true,
               [deps](const Request& request, const SecurityContext& context) {
                 return Login(deps, request, context);
-              }});
+              },
+              /*is_login=*/true});
   router.Add({"PUT", "/v1/principals/{name}/password", server::RunOn::kWorker, false,
               [deps](const Request& request, const SecurityContext& context) {
                 return Respond(context, [&] { return SetPassword(deps, request, context); });

@@ -104,11 +104,12 @@ struct TokenRoute {
   const char* method;
   const char* pattern;
   TokenHandler handler;
+  bool is_login = false;  // rate-limited as an authentication attempt
 };
 
 // Each of these calls the HSM or writes the store, so they run on workers.
 constexpr TokenRoute kWorkerRoutes[] = {
-    {"POST", "/v1/auth/tokens", IssueToken},
+    {"POST", "/v1/auth/tokens", IssueToken, /*is_login=*/true},
     {"POST", "/v1/auth/tokens/revoke", RevokeToken},
     {"POST", "/v1/auth/signing-keys/rotate", RotateSigningKey},
 };
@@ -140,7 +141,8 @@ void RegisterTokenRoutes(server::Router& router, auth::TokenService& tokens, Aut
                                                               const SecurityContext& context) {
                   return Respond(context,
                                  [&] { return handler(*service, authorize, request, context); });
-                }});
+                },
+                route.is_login});
   }
 }
 

@@ -90,9 +90,15 @@ Status InitSecureMemory(std::size_t bytes) {
   // The minimum allocation of 16 bytes keeps small secrets (PINs) from wasting the arena.
   // 1 means locked and excluded from dumps; 2 means allocated but unprotected, which we refuse.
   if (CRYPTO_secure_malloc_init(bytes, 16) != 1) {
+    rlimit memlock{};
+    getrlimit(RLIMIT_MEMLOCK, &memlock);
+    std::string limit =
+        memlock.rlim_cur == RLIM_INFINITY ? "unlimited" : std::to_string(memlock.rlim_cur);
     return Error(ErrorKind::kFailedPrecondition, "secure_memory",
                  "could not lock " + std::to_string(bytes) +
-                     " bytes of secure heap; raise RLIMIT_MEMLOCK (ulimit -l)");
+                     " bytes of secure heap (mlock, MADV_DONTDUMP); RLIMIT_MEMLOCK is " + limit +
+                     " bytes: raise it above " + std::to_string(bytes) +
+                     " (ulimit -l, or LimitMEMLOCK= for a systemd service)");
   }
   return OkStatus();
 }

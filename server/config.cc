@@ -26,7 +26,7 @@ namespace fs = std::filesystem;
 // ---------------------------------------------------------------------------------------------
 // The schema: every section and key kmsd accepts, in documentation order.
 
-constexpr std::array<std::string_view, 48> kSettingNames = {
+constexpr std::array<std::string_view, 57> kSettingNames = {
     "server.listen",
     "server.io_threads",
     "server.workers",
@@ -68,6 +68,15 @@ constexpr std::array<std::string_view, 48> kSettingNames = {
     "auth.scram_iterations",
     "auth.lockout_failures",
     "auth.lockout_s",
+    "limits.auth_per_source_per_s",
+    "limits.auth_per_source_burst",
+    "limits.auth_per_principal_per_s",
+    "limits.auth_per_principal_burst",
+    "limits.unwrap_per_source_per_s",
+    "limits.unwrap_per_source_burst",
+    "limits.unwrap_per_principal_per_s",
+    "limits.unwrap_per_principal_burst",
+    "limits.tracked_clients",
     "policy.max_wait_s",
     "policy.stale_after_s",
     "policy.max_history_page",
@@ -77,8 +86,10 @@ constexpr std::array<std::string_view, 48> kSettingNames = {
     "log.level",
 };
 
-constexpr std::array<std::string_view, 10> kSectionNames = {
-    "server", "tls", "hsm", "store", "state", "keys", "auth", "policy", "audit", "log"};
+constexpr std::array<std::string_view, 11> kSectionNames = {
+    "server", "tls", "hsm", "store", "state", "keys", "auth", "limits", "policy", "audit", "log"};
+
+constexpr std::uint64_t kMaxRate = 1000000000;  // requests or DEKs per second, and bursts
 
 constexpr std::uint64_t kMaxEncryptionsPerVersion = std::uint64_t{1} << 30;  // 2^32 / 4
 
@@ -142,6 +153,25 @@ const IntegerSetting kIntegerSettings[] = {
     {"auth.lockout_failures", 1, 100,
      [](Config& c, std::uint64_t v) { c.auth.lockout_failures = U32(v); }},
     {"auth.lockout_s", 1, 86400, [](Config& c, std::uint64_t v) { c.auth.lockout = Seconds(v); }},
+    // Rates of 0 turn a limit off; a burst is at least one request.
+    {"limits.auth_per_source_per_s", 0, kMaxRate,
+     [](Config& c, std::uint64_t v) { c.limits.auth_per_source.per_second = U32(v); }},
+    {"limits.auth_per_source_burst", 1, kMaxRate,
+     [](Config& c, std::uint64_t v) { c.limits.auth_per_source.burst = U32(v); }},
+    {"limits.auth_per_principal_per_s", 0, kMaxRate,
+     [](Config& c, std::uint64_t v) { c.limits.auth_per_principal.per_second = U32(v); }},
+    {"limits.auth_per_principal_burst", 1, kMaxRate,
+     [](Config& c, std::uint64_t v) { c.limits.auth_per_principal.burst = U32(v); }},
+    {"limits.unwrap_per_source_per_s", 0, kMaxRate,
+     [](Config& c, std::uint64_t v) { c.limits.unwrap_per_source.per_second = U32(v); }},
+    {"limits.unwrap_per_source_burst", 1, kMaxRate,
+     [](Config& c, std::uint64_t v) { c.limits.unwrap_per_source.burst = U32(v); }},
+    {"limits.unwrap_per_principal_per_s", 0, kMaxRate,
+     [](Config& c, std::uint64_t v) { c.limits.unwrap_per_principal.per_second = U32(v); }},
+    {"limits.unwrap_per_principal_burst", 1, kMaxRate,
+     [](Config& c, std::uint64_t v) { c.limits.unwrap_per_principal.burst = U32(v); }},
+    {"limits.tracked_clients", 100, 10000000,
+     [](Config& c, std::uint64_t v) { c.limits.tracked_clients = static_cast<std::size_t>(v); }},
     {"policy.max_wait_s", 1, 3600,
      [](Config& c, std::uint64_t v) { c.policy.max_wait = Seconds(v); }},
     {"policy.stale_after_s", 1, 31536000,
@@ -316,10 +346,10 @@ Status CheckNames(const Settings& s) {
   };
   for (const auto& [section, body] : s.document().sections) {
     if (std::find(kSectionNames.begin(), kSectionNames.end(), section) == kSectionNames.end()) {
-      keep(s.FailAt(
-               Problem::kUnknown, body.line, "[" + section + "]",
-               "is not a section kmsd knows" + Suggestion(section, kSectionNames) +
-                   "; the sections are server, tls, hsm, store, state, keys, auth, policy, audit and log"),
+      keep(s.FailAt(Problem::kUnknown, body.line, "[" + section + "]",
+                    "is not a section kmsd knows" + Suggestion(section, kSectionNames) +
+                        "; the sections are server, tls, hsm, store, state, keys, auth, limits, "
+                        "policy, audit and log"),
            body.line);
       continue;
     }

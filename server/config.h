@@ -29,6 +29,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/secret_bytes.h"
+#include "server/rate_limit_settings.h"
 
 namespace weftkit::server {
 
@@ -191,6 +192,7 @@ struct Config {
   AuthSettings auth;
   PolicySettings policy;
   AuditSettings audit;
+  RateLimitSettings limits;  // [limits]
   LogSettings log;
 };
 

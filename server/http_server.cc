@@ -203,7 +203,7 @@ class ServerCore {
  public:
   ServerCore(HttpServerSettings settings, std::unique_ptr<TlsContext> tls, const Router& router,
              Authenticator authenticator, WorkerPool& workers, ServerMetrics metrics,
-             tcp::endpoint endpoint);
+             tcp::endpoint endpoint, RateLimits* limits);
   ~ServerCore();
 
   Status Start();
@@ -213,6 +213,7 @@ class ServerCore {
   const HttpServerSettings& settings() const { return settings_; }
   ssl::context& ssl_context() { return ssl_context_; }
   RequestDispatcher& dispatcher() { return dispatcher_; }
+  RateLimits* limits() const { return limits_; }  // may be null
   const ServerMetrics& metrics() const { return metrics_; }
   void Unregister(std::uint64_t id);
 
@@ -228,6 +229,7 @@ class ServerCore {
   std::unique_ptr<TlsContext> tls_;
   ssl::context ssl_context_;
   const ServerMetrics metrics_;
+  RateLimits* const limits_;
   RequestDispatcher dispatcher_;
   const tcp::endpoint endpoint_;
   std::atomic<std::uint16_t> port_{0};
@@ -347,6 +349,10 @@ void Connection::OnHandshake(error_code ec) {
               {{"peer", peer_},
                {"reason", ec.message()},
                {"certificate", verify == X509_V_OK ? "" : X509_verify_cert_error_string(verify)}});
+    // A client certificate that failed verification is a failed authentication.
+    if (verify != X509_V_OK && server_.limits() != nullptr) {
+      server_.limits()->RecordFailedAuthentication(peer_);
+    }
     return;
   }
   // With SSL_VERIFY_PEER a presented certificate that fails verification aborts the handshake,
@@ -500,13 +506,15 @@ void Connection::CloseSocket() {
 
 ServerCore::ServerCore(HttpServerSettings settings, std::unique_ptr<TlsContext> tls,
                        const Router& router, Authenticator authenticator, WorkerPool& workers,
-                       ServerMetrics metrics, tcp::endpoint endpoint)
+                       ServerMetrics metrics, tcp::endpoint endpoint, RateLimits* limits)
     : settings_(std::move(settings)),
       tls_(std::move(tls)),
       // asio::ssl::context adopts one reference; TlsContext keeps its own.
       ssl_context_(NewReference(tls_->native_handle())),
       metrics_(metrics),
-      dispatcher_(router, std::move(authenticator), workers, metrics, &parking_, settings_.audit),
+      limits_(limits),
+      dispatcher_(router, std::move(authenticator), workers, metrics, &parking_, settings_.audit,
+                  limits),
       endpoint_(endpoint),
       work_(asio::make_work_guard(io_)),
       parking_(io_, settings_.max_parked_requests),
@@ -654,7 +662,8 @@ class HttpServer::Impl : public ServerCore {
 Result<std::unique_ptr<HttpServer>> HttpServer::Create(HttpServerSettings settings,
                                                        const Router& router,
                                                        Authenticator authenticator,
-                                                       WorkerPool& workers, Metrics& metrics) {
+                                                       WorkerPool& workers, Metrics& metrics,
+                                                       RateLimits* limits) {
   if (settings.io_threads == 0 || settings.max_connections == 0 || settings.max_header_bytes == 0 ||
       settings.max_header_bytes > UINT32_MAX) {
     return Error(ErrorKind::kInvalidArgument, "server_settings_invalid",
@@ -669,8 +678,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(HttpServerSettings settin
   WK_ASSIGN_OR_RETURN(std::unique_ptr<TlsContext> tls, TlsContext::Create(settings.tls));
   WK_ASSIGN_OR_RETURN(ServerMetrics server_metrics, ServerMetrics::Register(metrics));
   tcp::endpoint endpoint(address, settings.port);
-  auto impl = std::make_unique<Impl>(std::move(settings), std::move(tls), router,
-                                     std::move(authenticator), workers, server_metrics, endpoint);
+  auto impl =
+      std::make_unique<Impl>(std::move(settings), std::move(tls), router, std::move(authenticator),
+                             workers, server_metrics, endpoint, limits);
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 

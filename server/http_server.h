@@ -61,12 +61,13 @@ class HttpServer {
   // Builds the TLS context (so a bad certificate or an unsafe key file fails here, before
   // anything listens) and registers the server metrics. Fails with kInvalidArgument for
   // out-of-range settings or an unparsable listen address, or with TlsContext::Create's
-  // errors. `router`, `workers` and `metrics` must outlive the server; `authenticator` runs on
-  // worker threads and must be thread-safe.
+  // errors. `router`, `workers`, `metrics` and `limits` (null: no rate limits) must outlive the
+  // server; `authenticator` runs on worker threads and must be thread-safe.
   static Result<std::unique_ptr<HttpServer>> Create(HttpServerSettings settings,
                                                     const Router& router,
                                                     Authenticator authenticator,
-                                                    WorkerPool& workers, Metrics& metrics);
+                                                    WorkerPool& workers, Metrics& metrics,
+                                                    RateLimits* limits = nullptr);
 
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

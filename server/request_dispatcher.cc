@@ -155,13 +155,15 @@ class RequestDispatcher::WorkerTask {
 
 RequestDispatcher::RequestDispatcher(const Router& router, Authenticator authenticator,
                                      WorkerPool& workers, ServerMetrics metrics,
-                                     ParkingLot* parking, audit::AuditSink* audit)
+                                     ParkingLot* parking, audit::AuditSink* audit,
+                                     RateLimits* limits)
     : router_(router),
       authenticator_(std::move(authenticator)),
       workers_(workers),
       metrics_(metrics),
       parking_(parking),
-      audit_(audit) {}
+      audit_(audit),
+      limits_(limits) {}
 
 void RequestDispatcher::Dispatch(Request request, Completion done) {
   Exchange exchange{.request = std::move(request)};
@@ -186,6 +188,9 @@ void RequestDispatcher::Dispatch(Request request, Completion done) {
     Error none(ErrorKind::kUnauthenticated, "credentials_required", "no certificate or token");
     return done(Finish(exchange, ProblemResponse(none, id), AuditMode::kDetached));
   }
+  if (std::optional<RateRefusal> refusal = AdmitBeforeQueue(exchange)) {
+    return done(Finish(exchange, RateLimitedResponse(*refusal, id), AuditMode::kDetached));
+  }
   if (match.route->is_public && match.route->run_on == RunOn::kInline) {
     return RunInline(std::move(exchange), std::move(done));
   }
@@ -195,6 +200,14 @@ void RequestDispatcher::Dispatch(Request request, Completion done) {
 Response RequestDispatcher::Reject(const Request& request, int status, const std::string& code) {
   Exchange exchange{.request = request};
   return Finish(exchange, ProblemResponse(status, code, request.request_id), AuditMode::kDetached);
+}
+
+// On the I/O thread, so that a source over its limit costs no worker time at all.
+std::optional<RateRefusal> RequestDispatcher::AdmitBeforeQueue(const Exchange& exchange) const {
+  if (limits_ == nullptr) return std::nullopt;
+  if (exchange.route->is_login) return limits_->AdmitLogin(exchange.request.peer);
+  if (!exchange.route->is_public) return limits_->CheckSource(exchange.request.peer);
+  return std::nullopt;
 }
 
 void RequestDispatcher::RunInline(Exchange exchange, Completion done) {
@@ -220,11 +233,18 @@ void RequestDispatcher::RunOnWorker(Exchange& exchange, const Completion& done) 
                                         {"peer", request.peer},
                                         {"code", context.error().code()},
                                         {"detail", context.error().detail()}});
+    if (limits_ != nullptr) limits_->RecordFailedAuthentication(request.peer);
     return done(Finish(exchange, ProblemResponse(context.error(), request.request_id),
                        AuditMode::kDurable));
   }
   exchange.principal = context->principal();
   exchange.auth_method = AuthMethodName(context->auth_method());
+  if (limits_ != nullptr && exchange.route->is_login && context->authenticated()) {
+    if (std::optional<RateRefusal> refusal = limits_->AdmitLoginPrincipal(exchange.principal)) {
+      return done(
+          Finish(exchange, RateLimitedResponse(*refusal, request.request_id), AuditMode::kDurable));
+    }
+  }
   if (audit_ != nullptr && !audit_->Healthy()) {
     Error unavailable(ErrorKind::kUnavailable, "audit_unavailable", "the audit log is failing");
     return done(
@@ -232,6 +252,7 @@ void RequestDispatcher::RunOnWorker(Exchange& exchange, const Completion& done) 
   }
   Deliver(exchange, done, Handle(exchange, *context), AuditMode::kDurable);
 }
+
 void RequestDispatcher::Deliver(Exchange& exchange, const Completion& done, Response response,
                                 AuditMode mode) {
   if (!response.wait) return done(Finish(exchange, std::move(response), mode));

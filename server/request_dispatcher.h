@@ -6,8 +6,10 @@
 // (a full queue answers 503 "overloaded" with Retry-After: 1). Non-public routes need a verified
 // client certificate or an Authorization header (401 "credentials_required" with neither) and
 // then the Authenticator, which runs on the worker because it may read the store; its error
-// becomes the problem response. A handler that throws yields 500 "internal"; the exception is
-// logged with the request id, never echoed.
+// becomes the problem response. With RateLimits, login routes and the source's failed
+// authentications are rate-limited before anything is queued (429 "rate_limited" with
+// Retry-After), and a failed authentication is charged to its source. A handler that throws yields
+// 500 "internal"; the exception is logged with the request id, never echoed.
 //
 // Long polling: a handler may return a Response with `wait` set (http_types.h). The request is
 // then parked in the ParkingLot (no thread held) and answered by WaitForChange::resume when the
@@ -38,12 +40,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "audit/audit_sink.h"
 #include "common/error.h"
 #include "common/security_context.h"
 #include "server/http_types.h"
 #include "server/parking_lot.h"
+#include "server/rate_limits.h"
 #include "server/router.h"
 #include "server/server_metrics.h"
 #include "server/worker_pool.h"
@@ -62,10 +66,11 @@ class RequestDispatcher {
  public:
   // `parking` (may be null: long polls then end at once) must outlive the dispatcher. `audit` may
   // be null only in tests of the dispatcher itself; kmsd always passes its log, which must outlive
-  // the dispatcher.
+  // the dispatcher. `limits` may be null (no rate limits); otherwise it must outlive the
+  // dispatcher.
   RequestDispatcher(const Router& router, Authenticator authenticator, WorkerPool& workers,
                     ServerMetrics metrics, ParkingLot* parking = nullptr,
-                    audit::AuditSink* audit = nullptr);
+                    audit::AuditSink* audit = nullptr, RateLimits* limits = nullptr);
   RequestDispatcher(const RequestDispatcher&) = delete;
   RequestDispatcher& operator=(const RequestDispatcher&) = delete;
 
@@ -94,6 +99,7 @@ class RequestDispatcher {
   void Submit(Exchange exchange, Completion done);
   void RunOnWorker(Exchange& exchange, const Completion& done);
   Result<SecurityContext> Authenticate(const Exchange& exchange) const;
+  std::optional<RateRefusal> AdmitBeforeQueue(const Exchange& exchange) const;
   Response Handle(Exchange& exchange, const SecurityContext& context);
   // Sends `response` on, or parks the exchange when the handler asked to wait.
   void Deliver(Exchange& exchange, const Completion& done, Response response, AuditMode mode);
@@ -110,6 +116,7 @@ class RequestDispatcher {
   const ServerMetrics metrics_;
   ParkingLot* const parking_;
   audit::AuditSink* const audit_;
+  RateLimits* const limits_;
 
   mutable std::mutex in_flight_mutex_;
   mutable std::condition_variable in_flight_zero_;

@@ -3,8 +3,8 @@
 // A route names a method, a path pattern whose "{name}" segments bind path parameters, where its
 // handler runs, and whether it is public. Handlers of kWorker routes run on the bounded worker
 // pool (they may call the HSM or the store); kInline handlers run on the I/O thread and must not
-// block. Public routes (health, readiness, public keys) skip authentication; every other route
-// requires an authenticated SecurityContext.
+// block. Public routes (health, readiness, public keys, the SCRAM login) skip authentication;
+// every other route requires an authenticated SecurityContext.
 //
 // Thread safety: build the router before the server starts; afterwards it is read-only.
 #pragma once
@@ -28,6 +28,9 @@ struct Route {
   RunOn run_on = RunOn::kWorker;
   bool is_public = false;
   Handler handler;
+  // A route where callers obtain credentials (SCRAM login, token issuance): every request is
+  // rate-limited as an authentication attempt (server/rate_limits.h).
+  bool is_login = false;
 };
 
 class Router {

@@ -19,6 +19,7 @@ PACKAGES=(
   python3 python3-jwt python3-jwcrypto python3-cryptography python3-yaml python3-jsonschema
   libauthen-scram-perl
   wrk nginx-light  # tools/bench/run.sh: the load generator and the static HTTPS baseline
+  testssl.sh       # test/integration/testssl_test.cc: the TLS scan of the running server
 )
 
 missing=()

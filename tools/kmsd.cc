@@ -36,6 +36,7 @@
 #include "auth/sqlite_password_store.h"
 #include "auth/token_service.h"
 #include "common/log.h"
+#include "common/process_hardening.h"
 #include "common/secret_bytes.h"
 #include "common/time_util.h"
 #include "kms/key_service.h"
@@ -313,7 +314,8 @@ void RegisterAuditExportAndComplianceRoutes(server::Router& router, const server
 }
 
 void RegisterAllRoutes(server::Router& router, const server::Config& config, Services& services,
-                       server::Metrics& metrics, const api::Authorizer& authorize) {
+                       server::Metrics& metrics, server::RateLimits& limits,
+                       const api::Authorizer& authorize) {
   Services* s = &services;
   api::ApiDependencies deps{
       .keys = *services.keys,
@@ -328,6 +330,7 @@ void RegisterAllRoutes(server::Router& router, const server::Config& config, Ser
       },
       .metrics = metrics,
       .max_batch_items = config.server.max_batch_items,
+      .rate_limits = &limits,
   };
   api::RegisterRoutes(router, deps);
   api::RegisterRbacRoutes(router, *services.rbac);
@@ -399,10 +402,11 @@ Status Serve(const server::Config& config) {
                                           AuthenticatorSettings(config));
 
   server::Metrics metrics;
+  WK_ASSIGN_OR_RETURN(auto limits, server::RateLimits::Create(config.limits, metrics));
   WK_ASSIGN_OR_RETURN(auto workers, server::WorkerPool::Create(config.server.workers,
                                                                config.server.queue_capacity));
   server::Router router;
-  RegisterAllRoutes(router, config, services, metrics, authorize);
+  RegisterAllRoutes(router, config, services, metrics, *limits, authorize);
 
   server::HttpServerSettings http_settings = HttpSettings(config);
   http_settings.audit = services.audit_log.get();
@@ -412,7 +416,7 @@ Status Serve(const server::Config& config) {
                                      [&authenticator](const server::Request& request) {
                                        return authenticator.Authenticate(request);
                                      },
-                                     *workers, metrics));
+                                     *workers, metrics, limits.get()));
   WK_RETURN_IF_ERROR(http->Start());
   WK_RETURN_IF_ERROR(WritePortFile(config, http->port()));
   server::ListenAddress bound = config.server.listen;
@@ -452,6 +456,18 @@ Status Serve(const server::Config& config) {
   return OkStatus();
 }
 
+// Says in the log what protects the secrets: an operator (and the hygiene test) can see that the
+// process is not dumpable, writes no core and holds its secure heap in locked memory.
+void LogProcessHardening() {
+  ProcessHardening state = DescribeProcessHardening();
+  log::Info("process_hardened", {{"dumpable", state.dumpable ? "1" : "0"},
+                                 {"core_limit", LimitText(state.core_limit)},
+                                 {"memlock_limit", LimitText(state.memlock_limit)},
+                                 {"secure_heap_bytes", std::to_string(kSecureHeapBytes)},
+                                 {"secure_heap_used", std::to_string(state.secure_heap_used)},
+                                 {"locked_bytes", std::to_string(state.locked_bytes)}});
+}
+
 void PrintUsage() {
   std::fprintf(stderr, "usage: kmsd --config FILE\n\nSee docs/configuration.md.\n");
 }
@@ -477,6 +493,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   log::SetLevel(config->log.level);
+  LogProcessHardening();
   // The PIN is in secure memory now; children of this process must not inherit it.
   if (config->hsm.pin_env) ::unsetenv(config->hsm.pin_env->c_str());
   Status served = Serve(*config);

@@ -49,6 +49,8 @@ class KmsdProcess {
   void Restart();
 
   int port() const { return port_; }
+  // The running server's process id (-1 when stopped), for reading /proc/<pid>.
+  pid_t pid() const { return pid_; }
   const std::filesystem::path& dir() const { return dir_; }
   std::filesystem::path pki(const std::string& file) const { return dir_ / "pki" / file; }
   const SoftHsmToken& token() const { return *token_; }

@@ -14,6 +14,8 @@
 #include <cerrno>
 #include <csignal>
 
+#include "test/support/test_recorder.h"
+
 namespace weftkit::test {
 namespace {
 
@@ -170,7 +172,12 @@ Result<HttpResponse> HttpsClient::Send(const std::string& method, const std::str
   for (const auto& [name, value] : headers) request += name + ": " + value + "\r\n";
   request += "\r\n" + body;
   WK_RETURN_IF_ERROR(WriteRaw(request));
-  return ReadResponse();
+  Result<HttpResponse> response = ReadResponse();
+  if (response.ok()) {
+    TestRecorder::RecordExchange(method, target, headers, body, response->status, last_head_,
+                                 response->body);
+  }
+  return response;
 }
 
 Result<HttpResponse> HttpsClient::ReadResponse() {
@@ -182,6 +189,7 @@ Result<HttpResponse> HttpsClient::ReadResponse() {
   HttpResponse response;
   std::string head = buffer_.substr(0, header_end + 2);
   buffer_.erase(0, header_end + 4);
+  last_head_ = head;
   std::size_t line_end = head.find("\r\n");
   response.status = std::atoi(head.substr(head.find(' ') + 1, 3).c_str());
   for (std::size_t at = line_end + 2; at < head.size();) {

@@ -88,6 +88,7 @@ class HttpsClient {
   SSL* ssl_;
   std::string authority_;  // "host:port" for the Host header
   std::string buffer_;     // bytes read but not yet consumed
+  std::string last_head_;  // status line and headers of the last response, for TestRecorder
 };
 
 }  // namespace weftkit::test

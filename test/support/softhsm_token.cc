@@ -10,6 +10,7 @@
 
 #include "pkcs11/hsm.h"
 #include "test/support/temp_dir.h"
+#include "test/support/test_recorder.h"
 
 namespace weftkit::test {
 namespace {
@@ -51,6 +52,9 @@ std::unique_ptr<SoftHsmToken> SoftHsmToken::Create(std::string label) {
     return nullptr;
   }
   setenv("SOFTHSM2_CONF", token->conf_path().c_str(), /*overwrite=*/1);
+  // Neither PIN may ever reach a log line or a response (the secret-leak scan checks).
+  TestRecorder::RegisterSecret(SecretKind::kNever, token->pin_);
+  TestRecorder::RegisterSecret(SecretKind::kNever, token->so_pin_);
 
   Status status =
       pkcs11::Hsm::InitToken(kModulePath, token->label_, SecretBytes::CopyOf(token->so_pin_),
