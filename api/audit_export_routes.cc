@@ -357,10 +357,14 @@ Result<Response> ChangeHistory(const ComplianceDependencies& deps, const Request
   WK_ASSIGN_OR_RETURN(EvidenceFormat format, EvidenceFormatOf(query));
   WK_ASSIGN_OR_RETURN(Period period, PeriodOf(query, std::numeric_limits<std::int32_t>::max()));
   WK_ASSIGN_OR_RETURN(std::vector<kms::MasterKey> keys, AllKeys(deps.keys));
+  std::vector<audit::compliance::PolicyChange> policies;
+  if (deps.policy_changes) {
+    WK_ASSIGN_OR_RETURN(policies, deps.policy_changes());
+  }
 
-  WK_ASSIGN_OR_RETURN(auto events,
-                      audit::compliance::BuildChangeHistory(keys, deps.reader, period.from_ms,
-                                                            period.to_ms, deps.scan_limits));
+  WK_ASSIGN_OR_RETURN(auto events, audit::compliance::BuildChangeHistory(
+                                       keys, policies, deps.reader, period.from_ms, period.to_ms,
+                                       deps.scan_limits));
   return EvidenceResponse(format, audit::compliance::ChangeHistoryToJson(events),
                           format == EvidenceFormat::kCsv
                               ? audit::compliance::ChangeHistoryToCsv(events)

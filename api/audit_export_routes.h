@@ -48,6 +48,7 @@
 #include "api/authorizer.h"
 #include "audit/audit_reader.h"
 #include "audit/compliance/audit_scan.h"
+#include "audit/compliance/change_history.h"
 #include "audit/formats/export_format.h"
 #include "auth/rbac_service.h"
 #include "kms/key_service.h"
@@ -91,6 +92,9 @@ struct ComplianceDependencies {
   std::function<Result<bool>(const std::string& principal)> has_password;
   // The policy store's scopes; empty gives no per-scope rows.
   std::function<std::vector<std::string>()> policy_scopes;
+  // Every published policy version of every scope; empty leaves policy changes to the audit
+  // log's policy.publish entries alone.
+  std::function<Result<std::vector<audit::compliance::PolicyChange>>()> policy_changes;
   audit::compliance::ScanLimits scan_limits;
 };
 

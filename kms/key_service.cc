@@ -336,12 +336,18 @@ Status KeyService::DestroyVersion(const std::string& name, std::uint32_t version
   return RefreshCache(name);
 }
 
-Result<int> KeyService::RunMaintenance() {
+Result<int> KeyService::RunMaintenance(const MaintenanceObserver& on_change) {
   int changes = 0;
+  auto changed = [&](MaintenanceChange change) -> Status {
+    ++changes;
+    return on_change ? on_change(change) : OkStatus();
+  };
+
   WK_ASSIGN_OR_RETURN(auto due, store_.DueForDestruction(Now()));
   for (const auto& [name, version] : due) {
     WK_RETURN_IF_ERROR(DestroyVersion(name, version));
-    ++changes;
+    WK_RETURN_IF_ERROR(
+        changed({MaintenanceChange::Kind::kDestroyed, name, version, "destruction_due"}));
   }
 
   WK_ASSIGN_OR_RETURN(std::vector<KeyReport> keys, ListKeys());
@@ -353,11 +359,14 @@ Result<int> KeyService::RunMaintenance() {
     bool near_limit =
         report.encryptions.at(key.primary_version) >= options_.max_encryptions_per_version / 10 * 9;
     if (!period_over && !near_limit) continue;
-    std::lock_guard lock(LifecycleMutex(key.name));
+    std::unique_lock lock(LifecycleMutex(key.name));
     WK_ASSIGN_OR_RETURN(auto current, CachedKey(key.name));
     if (current->primary_version != key.primary_version) continue;  // rotated meanwhile
-    WK_RETURN_IF_ERROR(RotateLocked(key.name));
-    ++changes;
+    WK_ASSIGN_OR_RETURN(KeyReport rotated, RotateLocked(key.name));
+    lock.unlock();
+    WK_RETURN_IF_ERROR(changed({MaintenanceChange::Kind::kRotated, key.name,
+                                rotated.key.primary_version,
+                                period_over ? "rotation_period" : "encryption_limit"}));
   }
   return changes;
 }

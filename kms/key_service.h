@@ -72,6 +72,17 @@ struct KeyReport {
   std::map<std::uint32_t, std::uint64_t> encryptions;  // version -> encryptions counted
 };
 
+// A change the maintenance task made on its own, without a request.
+struct MaintenanceChange {
+  enum class Kind { kRotated, kDestroyed };
+  Kind kind = Kind::kRotated;
+  std::string key_name;
+  std::uint32_t version = 0;  // the new primary version, or the destroyed version
+  // Why: "destruction_due", "rotation_period" or "encryption_limit".
+  const char* reason = "";
+};
+using MaintenanceObserver = std::function<Status(const MaintenanceChange&)>;
+
 class KeyService {
  public:
   // DEK sizes accepted for wrap and generate, in bytes.
@@ -107,8 +118,11 @@ class KeyService {
   Result<KeyReport> SetRotationPeriod(const std::string& name, std::optional<std::int64_t> seconds);
 
   // Destroys versions whose waiting period is over and rotates keys whose rotation period has
-  // elapsed. Returns how many changes it made. Called periodically by the server.
-  Result<int> RunMaintenance();
+  // elapsed or whose primary nears its encryption limit. Calls `on_change` (when set) after each
+  // change and before the next one, so that each is recorded as it happens; an error from
+  // `on_change` stops the run there. Returns how many changes it made. Called periodically by the
+  // server.
+  Result<int> RunMaintenance(const MaintenanceObserver& on_change = {});
 
   // --- DEK operations, for engines. ---
 

@@ -210,6 +210,25 @@ Status RecordLifecycle(audit::AuditLog& log, const char* action,
                                                    std::string("cannot record ") + action);
 }
 
+// One entry per version the maintenance task rotated or destroyed, as a request would have left;
+// `rule` says why kmsd did it.
+Status RecordMaintenance(audit::AuditLog& log, const kms::MaintenanceChange& change) {
+  bool rotated = change.kind == kms::MaintenanceChange::Kind::kRotated;
+  audit::AuditEntry entry;
+  entry.time_ms = UnixNow() * 1000;
+  entry.principal = "kmsd";
+  entry.auth_method = "none";
+  entry.action = rotated ? "key.rotate" : "key.destroy";
+  entry.resource = "key/" + change.key_name;
+  entry.key_name = change.key_name;
+  entry.key_version = change.version;
+  entry.rule = std::string("maintenance:") + change.reason;
+  entry.outcome = "success";
+  if (log.Record(std::move(entry)).ok()) return OkStatus();
+  return Error(ErrorKind::kUnavailable, "audit_unavailable",
+               "cannot record the maintenance of key " + change.key_name);
+}
+
 Result<Services> OpenServices(const server::Config& config) {
   Services services;
   WK_ASSIGN_OR_RETURN(services.hsm, OpenHsm(config));
@@ -290,6 +309,28 @@ std::vector<std::string> PolicyScopesForReview(Services& services) {
   return {};
 }
 
+// Every published version of every policy scope, for the change history.
+Result<std::vector<audit::compliance::PolicyChange>> PolicyChangesForHistory(Services& services) {
+  constexpr std::int64_t kPage = 500;
+  std::vector<audit::compliance::PolicyChange> changes;
+  WK_ASSIGN_OR_RETURN(std::vector<std::string> scopes, services.policies->Scopes());
+  for (const std::string& scope : scopes) {
+    std::int64_t before = 0;  // History pages newest first; 0 starts at the newest
+    while (true) {
+      WK_ASSIGN_OR_RETURN(auto page, services.policies->History(scope, before, kPage));
+      for (const policy_store::PolicyVersion& version : page) {
+        std::optional<std::uint64_t> rolled_back_from;
+        if (version.rolled_back_from) rolled_back_from = *version.rolled_back_from;
+        changes.push_back({scope, static_cast<std::uint64_t>(version.version),
+                           version.published_at * 1000, version.author, rolled_back_from});
+      }
+      if (static_cast<std::int64_t>(page.size()) < kPage || page.back().version <= 1) break;
+      before = page.back().version;
+    }
+  }
+  return changes;
+}
+
 // The audit log's SIEM export and live stream, and the compliance evidence (docs/siem.md,
 // docs/compliance.md).
 void RegisterAuditExportAndComplianceRoutes(server::Router& router, const server::Config& config,
@@ -310,6 +351,7 @@ void RegisterAuditExportAndComplianceRoutes(server::Router& router, const server
                                    return user.has_value();
                                  },
                                  .policy_scopes = [s]() { return PolicyScopesForReview(*s); },
+                                 .policy_changes = [s]() { return PolicyChangesForHistory(*s); },
                                  .scan_limits = {}});
 }
 
@@ -431,13 +473,13 @@ Status Serve(const server::Config& config) {
         config.keys.auto_rotation_check,
         {{"keys",
           [keys, audit_log]() -> Status {
-            WK_ASSIGN_OR_RETURN(int changes, keys->RunMaintenance());
-            if (changes == 0) return OkStatus();
-            log::Info("key_maintenance_done", {{"changes", std::to_string(changes)}});
-            // TODO(#5): one entry per rotated or destroyed version, naming the key and version,
-            // once RunMaintenance reports them; until then one entry counts the changes.
-            return RecordLifecycle(*audit_log, "key.maintenance",
-                                   "key/* (" + std::to_string(changes) + " changes)");
+            WK_ASSIGN_OR_RETURN(int changes,
+                                keys->RunMaintenance([audit_log](const kms::MaintenanceChange& c) {
+                                  return RecordMaintenance(*audit_log, c);
+                                }));
+            if (changes > 0)
+              log::Info("key_maintenance_done", {{"changes", std::to_string(changes)}});
+            return OkStatus();
           }},
          {"signing_keys", [tokens] { return tokens->Maintain(); }}});
     audit::Checkpointer* checkpointer = services.checkpointer.get();

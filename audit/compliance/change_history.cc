@@ -3,12 +3,16 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <tuple>
 
 #include "audit/compliance/csv_writer.h"
 #include "common/time_util.h"
 
 namespace weftkit::audit::compliance {
 namespace {
+
+// The rule of the entry kmsd writes when its maintenance task destroys a version.
+constexpr std::string_view kDestructionRule = "maintenance:destruction_due";
 
 // Audit actions that change keys or policies.
 constexpr std::array<std::string_view, 5> kChangingActions = {
@@ -44,17 +48,40 @@ std::vector<ChangeEvent> KeyStoreEvents(const std::vector<kms::MasterKey>& keys,
   return events;
 }
 
-// The audit action that causes a key-store event, or "" for events no request causes.
+// The facts the policy store holds, before attribution. The store already knows the author.
+void AddPolicyStoreEvents(std::vector<PolicyChange> policies, std::int64_t from_ms,
+                          std::int64_t to_ms, std::vector<ChangeEvent>& events) {
+  // Versions published within one second share a time: keep them in version order.
+  std::sort(policies.begin(), policies.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.scope, a.version) < std::tie(b.scope, b.version);
+  });
+  for (const PolicyChange& change : policies) {
+    if (!InPeriod(change.time_ms, from_ms, to_ms)) continue;
+    events.push_back({change.time_ms, "policy/" + change.scope,
+                      change.rolled_back_from ? "policy_rolled_back" : "policy_published",
+                      change.version, change.author, "policy_store", {}, ""});
+  }
+}
+
+// The audit action of the entry that records a store's event.
 std::string_view CausingAction(const std::string& event) {
   if (event == "key_created") return "key.create";
   if (event == "key_rotated") return "key.rotate";
+  // A request only schedules a destruction; kmsd's maintenance task records the destruction.
+  if (event == "version_destroyed") return "key.destroy";
+  if (event == "policy_published" || event == "policy_rolled_back") return "policy.publish";
   return "";
 }
 
 bool Matches(const ChangeEvent& fact, const AuditEntry& entry) {
+  if (entry.action != CausingAction(fact.event)) return false;
+  if (fact.event == "version_destroyed" && entry.rule != kDestructionRule) return false;
+  if (fact.source == "policy_store") {
+    return entry.resource == fact.object && entry.policy_version == fact.version;
+  }
   // The entry names the key in its resource; key_name is set only when a key was used.
   bool same_key = entry.resource == fact.object || "key/" + entry.key_name == fact.object;
-  if (entry.action != CausingAction(fact.event) || !same_key) return false;
+  if (!same_key) return false;
   if (entry.key_version) return *entry.key_version == fact.version;
   return std::llabs(entry.time_ms - fact.time_ms) <= kMatchWindowMs;
 }
@@ -78,9 +105,11 @@ std::string TimeText(std::int64_t time_ms) {
 }  // namespace
 
 Result<std::vector<ChangeEvent>> BuildChangeHistory(const std::vector<kms::MasterKey>& keys,
+                                                    const std::vector<PolicyChange>& policies,
                                                     const AuditReader& reader, std::int64_t from_ms,
                                                     std::int64_t to_ms, const ScanLimits& limits) {
   std::vector<ChangeEvent> events = KeyStoreEvents(keys, from_ms, to_ms);
+  AddPolicyStoreEvents(policies, from_ms, to_ms, events);
   std::vector<AuditEntry> changes;
   WK_RETURN_IF_ERROR(ScanPeriod(
       reader, from_ms - kMatchWindowMs, to_ms + kMatchWindowMs,
@@ -95,7 +124,7 @@ Result<std::vector<ChangeEvent>> BuildChangeHistory(const std::vector<kms::Maste
       if (attributed[i] || !Matches(fact, changes[i])) continue;
       attributed[i] = true;
       fact.principal = changes[i].principal;
-      fact.source = "key_store+audit_log";
+      fact.source += "+audit_log";
       fact.audit_index = changes[i].index;
       fact.request_id = changes[i].request_id;
       break;

@@ -88,7 +88,7 @@ Result<PeriodReport> BuildPeriodReport(const std::vector<kms::MasterKey>& keys,
   report.reference_ms = std::min(to_ms, now_ms);
 
   WK_ASSIGN_OR_RETURN(std::vector<ChangeEvent> changes,
-                      BuildChangeHistory(keys, reader, from_ms, to_ms, limits));
+                      BuildChangeHistory(keys, {}, reader, from_ms, to_ms, limits));
   for (ChangeEvent& event : changes) {
     if (event.event == "key_rotated") report.rotations.push_back(event);
     if (event.event == "version_destroyed") report.destroyed_versions.push_back(event);

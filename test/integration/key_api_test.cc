@@ -115,6 +115,25 @@ TEST_F(KeyApiTest, ScheduledVersion_IsDestroyedInTheHsmAfterItsWait) {
                                    kmsd_->token().pin() + " --list-objects --type secrkey 2>&1");
   EXPECT_EQ(listing.find("wk-mk/orders/v1/"), std::string::npos) << listing;
   EXPECT_NE(listing.find("wk-mk/orders/v2/"), std::string::npos) << listing;
+
+  // The destruction has its own audit entry, by kmsd, which the change history attributes to it.
+  // The entry is written just after the store changes: wait for it.
+  std::string destroyed_by;
+  nlohmann::json history;
+  for (int attempt = 0; attempt < 30 && destroyed_by.empty(); ++attempt) {
+    history = Json(Call(*officer_, "GET", "/v1/audit/compliance/change-history"));
+    for (const auto& event : history["events"]) {
+      if (event["event"] == "version_destroyed" && event["version"] == 1) {
+        destroyed_by = event["principal"].get<std::string>() + " from " +
+                       event["source"].get<std::string>();
+      }
+    }
+    if (destroyed_by != "kmsd from key_store+audit_log") {
+      destroyed_by.clear();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  EXPECT_EQ(destroyed_by, "kmsd from key_store+audit_log") << history.dump();
 }
 
 TEST_F(KeyApiTest, Settings_MinDecryptVersionAndRotationPeriod) {

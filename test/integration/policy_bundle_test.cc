@@ -150,6 +150,31 @@ TEST_F(PolicyBundleTest, HistoryDiffAndRollback_DescribeAndRestoreVersions) {
   EXPECT_EQ(nlohmann::json::parse(one.body)["document"], Document("a.*"));
 }
 
+TEST_F(PolicyBundleTest, ChangeHistory_ListsEveryVersionWithTheRequestThatPublishedIt) {
+  PublishOk(Document("a.*"), 0);
+  PublishOk(Document("b.*"), 1);
+  HttpResponse rolled = Call(*officer_, "POST", std::string(kBase) + "/rollback",
+                             {{"version", 1}, {"base_version", 2}});
+  ASSERT_EQ(rolled.status, 201) << rolled.body;
+
+  HttpResponse history = Call(*officer_, "GET", "/v1/audit/compliance/change-history");
+  ASSERT_EQ(history.status, 200) << history.body;
+  std::vector<std::string> events;
+  const nlohmann::json body = nlohmann::json::parse(history.body);
+  for (const auto& event : body["events"]) {
+    if (event["object"].get<std::string>() != std::string("policy/") + kScope) continue;
+    EXPECT_FALSE(event["request_id"].get<std::string>().empty()) << event.dump();
+    events.push_back(event["event"].get<std::string>() + " v" + event["version"].dump() + " by " +
+                     event["principal"].get<std::string>() + " from " +
+                     event["source"].get<std::string>());
+  }
+  const std::string by = std::string(" by ") + kOfficer + " from policy_store+audit_log";
+  EXPECT_EQ(events, (std::vector<std::string>{"policy_published v1" + by,
+                                              "policy_published v2" + by,
+                                              "policy_rolled_back v3" + by}))
+      << history.body;
+}
+
 TEST_F(PolicyBundleTest, Bundle_CarriesContentHashAsETag_And304ForIfNoneMatch) {
   PublishOk(Document("a.*"), 0);
   HttpResponse bundle = Fetch(*engine_, {});

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 
@@ -248,6 +249,43 @@ TEST_F(KeyServiceTest, RotationPeriod_RotatesWhenElapsed) {
   EXPECT_EQ(service_->RunMaintenance().value(), 1);
   EXPECT_EQ(service_->GetKey("orders")->key.primary_version, 2u);
   EXPECT_EQ(service_->RunMaintenance().value(), 0);
+}
+
+TEST_F(KeyServiceTest, Maintenance_ReportsEachChangeAsItHappens_AndStopsWhenReportingFails) {
+  MustCreate("orders");
+  MustCreate("billing");
+  ASSERT_TRUE(service_->Rotate("orders").ok());
+  ASSERT_TRUE(service_->ScheduleDestruction("orders", 1, 100).ok());
+  ASSERT_TRUE(service_->SetRotationPeriod("billing", 60).ok());
+  ASSERT_TRUE(service_->SetRotationPeriod("orders", 60).ok());
+  now_ += 100;
+
+  // Recording the first change fails: nothing else may change unrecorded.
+  std::vector<std::string> seen;
+  auto describe = [&seen](const MaintenanceChange& change) {
+    seen.push_back(std::string(change.kind == MaintenanceChange::Kind::kRotated ? "rotated "
+                                                                                : "destroyed ") +
+                   change.key_name + " v" + std::to_string(change.version) + " " + change.reason);
+  };
+  auto failing = service_->RunMaintenance([&](const MaintenanceChange& change) -> Status {
+    describe(change);
+    return Error(ErrorKind::kUnavailable, "audit_unavailable", "test");
+  });
+  ASSERT_FALSE(failing.ok());
+  EXPECT_EQ(failing.error().code(), "audit_unavailable");
+  EXPECT_EQ(seen, std::vector<std::string>{"destroyed orders v1 destruction_due"});
+  EXPECT_EQ(service_->GetKey("billing")->key.primary_version, 1u);
+
+  seen.clear();
+  auto changes = service_->RunMaintenance([&](const MaintenanceChange& change) -> Status {
+    describe(change);
+    return OkStatus();
+  });
+  ASSERT_TRUE(changes.ok()) << changes.error().ToString();
+  EXPECT_EQ(*changes, 2);
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<std::string>{"rotated billing v2 rotation_period",
+                                            "rotated orders v3 rotation_period"}));
 }
 
 TEST_F(KeyServiceTest, EncryptionLimit_ForcesRotationBeforeItIsExceeded) {

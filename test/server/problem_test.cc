@@ -14,6 +14,11 @@ struct KindCase {
   int status;
 };
 
+// Test names and failure messages show the kind, not the struct's bytes.
+void PrintTo(const KindCase& c, std::ostream* out) {
+  *out << ErrorKindName(c.kind) << " -> " << c.status;
+}
+
 class ProblemStatusTest : public ::testing::TestWithParam<KindCase> {};
 
 TEST_P(ProblemStatusTest, ProblemResponse_UsesStatusOfKind) {

@@ -73,6 +73,11 @@ class PeriodReportTest : public ::testing::Test {
     reader_.Append(Entry(kT0 + 10 * kDay, "alice", "key.rotate", "orders", 2));
     reader_.Append(Entry(kT0 + 20 * kDay, "bob", "key.destroy", "orders", 1));
     reader_.Append(Entry(kT0 + 21 * kDay, "bob", "key.read", "orders", std::nullopt));
+    // kmsd's maintenance task: the automatic rotation at T0+40d is recorded, the destruction at
+    // T0+50d is not (as in a log written before maintenance entries existed).
+    AuditEntry automatic = Entry(kT0 + 40 * kDay, "kmsd", "key.rotate", "orders", 3);
+    automatic.rule = "maintenance:rotation_period";
+    reader_.Append(automatic);
   }
 
   std::vector<kms::MasterKey> keys_;
@@ -80,7 +85,7 @@ class PeriodReportTest : public ::testing::Test {
 };
 
 TEST_F(PeriodReportTest, BuildChangeHistory_AttributesKeyStoreFactsToRequests) {
-  auto history = BuildChangeHistory(keys_, reader_, 0, (kT0 + 100 * kDay) * 1000);
+  auto history = BuildChangeHistory(keys_, {}, reader_, 0, (kT0 + 100 * kDay) * 1000);
   ASSERT_TRUE(history.ok()) << history.error().ToString();
   std::vector<std::string> lines;
   for (const ChangeEvent& event : *history) {
@@ -93,14 +98,49 @@ TEST_F(PeriodReportTest, BuildChangeHistory_AttributesKeyStoreFactsToRequests) {
                        "key/billing key_created v1 by 'alice' from key_store+audit_log",
                        "key/orders key_rotated v2 by 'alice' from key_store+audit_log",
                        "key/orders key.destroy v1 by 'bob' from audit_log",
-                       "key/orders key_rotated v3 by '' from key_store",
+                       "key/orders key_rotated v3 by 'kmsd' from key_store+audit_log",
                        "key/orders version_destroyed v1 by '' from key_store",
+                   }));
+}
+
+TEST_F(PeriodReportTest, BuildChangeHistory_AttributesPolicyVersionsToTheirPublishes) {
+  // cluster-a: v1 published by carol (audited), v2 by carol (its entry names another version,
+  // so it must not be attributed), v3 a rollback to v1 by dan (audited).
+  std::vector<PolicyChange> policies = {
+      {"cluster-a", 1, (kT0 + 60 * kDay) * 1000, "carol", std::nullopt},
+      {"cluster-a", 2, (kT0 + 61 * kDay) * 1000, "carol", std::nullopt},
+      {"cluster-a", 3, (kT0 + 62 * kDay) * 1000, "dan", 1},
+  };
+  auto publish = [](std::int64_t time_s, std::string principal, std::uint64_t version) {
+    AuditEntry entry = Entry(time_s, std::move(principal), "policy.publish", "", std::nullopt);
+    entry.resource = "policy/cluster-a";
+    entry.policy_version = version;
+    return entry;
+  };
+  reader_.Append(publish(kT0 + 60 * kDay, "carol", 1));
+  reader_.Append(publish(kT0 + 61 * kDay, "carol", 7));
+  reader_.Append(publish(kT0 + 62 * kDay, "dan", 3));
+
+  auto history =
+      BuildChangeHistory({}, policies, reader_, (kT0 + 59 * kDay) * 1000, (kT0 + 70 * kDay) * 1000);
+  ASSERT_TRUE(history.ok()) << history.error().ToString();
+  std::vector<std::string> lines;
+  for (const ChangeEvent& event : *history) {
+    lines.push_back(event.object + " " + event.event + " v" + std::to_string(*event.version) +
+                    " by '" + event.principal + "' from " + event.source +
+                    (event.audit_index ? " #" + std::to_string(*event.audit_index) : ""));
+  }
+  EXPECT_EQ(lines, (std::vector<std::string>{
+                       "policy/cluster-a policy_published v1 by 'carol' from policy_store+audit_log #8",
+                       "policy/cluster-a policy_published v2 by 'carol' from policy_store",
+                       "policy/cluster-a policy.publish v7 by 'carol' from audit_log #9",
+                       "policy/cluster-a policy_rolled_back v3 by 'dan' from policy_store+audit_log #10",
                    }));
 }
 
 TEST_F(PeriodReportTest, BuildChangeHistory_KeepsOnlyThePeriod) {
   auto history =
-      BuildChangeHistory(keys_, reader_, (kT0 + 5 * kDay) * 1000, (kT0 + 30 * kDay) * 1000);
+      BuildChangeHistory(keys_, {}, reader_, (kT0 + 5 * kDay) * 1000, (kT0 + 30 * kDay) * 1000);
   ASSERT_TRUE(history.ok());
   ASSERT_EQ(history->size(), 2u);
   EXPECT_EQ((*history)[0].event, "key_rotated");
@@ -150,7 +190,7 @@ TEST_F(PeriodReportTest, BuildPeriodReport_FailsWithStoreError_ReaderDown) {
 }
 
 TEST_F(PeriodReportTest, ScanPeriod_FailsTooLarge_OverLimit) {
-  auto history = BuildChangeHistory(keys_, reader_, 0, (kT0 + 100 * kDay) * 1000, ScanLimits{2, 3});
+  auto history = BuildChangeHistory(keys_, {}, reader_, 0, (kT0 + 100 * kDay) * 1000, ScanLimits{2, 3});
   ASSERT_FALSE(history.ok());
   EXPECT_EQ(history.error().code(), "audit_scan_too_large");
 }

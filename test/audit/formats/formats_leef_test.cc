@@ -8,6 +8,12 @@
 #include "siem_line_parser.h"
 
 namespace weftkit::audit::formats {
+
+// Test names show the delimiter's name, not the enum's bytes.
+void PrintTo(LeefDelimiter delimiter, std::ostream* out) {
+  *out << (delimiter == LeefDelimiter::kTab ? "tab" : "caret");
+}
+
 namespace {
 
 using testing::HostileEntry;

@@ -16,6 +16,9 @@ struct Canonical {
   std::string printed;
 };
 
+// Test names and failure messages show the predicate text, not the struct's bytes.
+void PrintTo(const Canonical& c, std::ostream* out) { *out << ::testing::PrintToString(c.input); }
+
 class PredicateCanonicalTest : public ::testing::TestWithParam<Canonical> {};
 
 TEST_P(PredicateCanonicalTest, ParsePredicate_PrintsCanonicalText_ForValidInput) {
@@ -65,6 +68,10 @@ struct Refusal {
   std::string code;
   std::size_t offset;
 };
+
+void PrintTo(const Refusal& r, std::ostream* out) {
+  *out << r.code << " at " << r.offset << ": " << ::testing::PrintToString(r.input);
+}
 
 class PredicateRefusalTest : public ::testing::TestWithParam<Refusal> {};
 

@@ -16,6 +16,12 @@ struct MatchCase {
   bool matches;
 };
 
+// Test names and failure messages show the case, not the struct's bytes.
+void PrintTo(const MatchCase& c, std::ostream* out) {
+  *out << c.type << " " << ::testing::PrintToString(c.pattern)
+       << (c.matches ? " matches " : " misses ") << ::testing::PrintToString(c.name);
+}
+
 class ResourcePatternMatchTest : public ::testing::TestWithParam<MatchCase> {};
 
 TEST_P(ResourcePatternMatchTest, Matches_AgreesWithTheDocumentedRules) {
@@ -66,6 +72,12 @@ struct BadPattern {
   std::string type;
   std::string pattern;
 };
+
+void PrintTo(const BadPattern& p, std::ostream* out) {
+  *out << p.type << " "
+       << ::testing::PrintToString(p.pattern.size() > 40 ? p.pattern.substr(0, 40) + "..."
+                                                          : p.pattern);
+}
 
 class ResourcePatternRefusalTest : public ::testing::TestWithParam<BadPattern> {};
 
