@@ -226,10 +226,10 @@ Status RbacService::RemoveSeparationOfDuty(const SecurityContext& actor, const s
   return OkStatus();
 }
 
-Status RbacService::EnsureBootstrapAdmin(const std::string& principal) {
+Result<bool> RbacService::EnsureBootstrapAdmin(const std::string& principal) {
   {
     std::shared_ptr<const RbacSnapshot> snapshot = Snapshot();
-    if (!HoldersOf(snapshot->state, snapshot->policy, kAdminRole).empty()) return OkStatus();
+    if (!HoldersOf(snapshot->state, snapshot->policy, kAdminRole).empty()) return false;
   }
   const PrincipalKind kind =
       principal.rfind("spiffe://", 0) == 0 ? PrincipalKind::kService : PrincipalKind::kPerson;
@@ -237,7 +237,7 @@ Status RbacService::EnsureBootstrapAdmin(const std::string& principal) {
   WK_RETURN_IF_ERROR(Apply([&](RbacStore& s) { return s.BootstrapAdmin(admin); }));
   LogChange(ServerContext(), "rbac_bootstrap_admin", {"principal", principal},
             {"role", kAdminRole});
-  return OkStatus();
+  return true;
 }
 
 }  // namespace weftkit::auth

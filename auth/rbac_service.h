@@ -8,8 +8,8 @@
 //
 // Changes take the acting SecurityContext and are logged with its request id and principal.
 // Changes made through the HTTP routes are also recorded in the audit log, durably before the
-// response, by the server's dispatcher (docs/audit.md). TODO(#5): changes made outside a request
-// (the bootstrap administrator at start-up) are only logged.
+// response, by the server's dispatcher (docs/audit.md); kmsd records the one change made outside
+// a request, the bootstrap administrator at start-up, itself.
 //
 // The snapshot reflects the changes made through this service. Changes made to the same
 // database by another process (another node, a command-line tool) become visible on Reload().
@@ -109,9 +109,9 @@ class RbacService {
 
   // For the first start of an installation: if no enabled principal holds admin, creates
   // `principal` (a service if it is a SPIFFE URI, else a person) unless it exists, and binds
-  // admin to it. Does nothing when an administrator exists. kFailedPrecondition
-  // "principal_disabled" if `principal` exists but is disabled.
-  Status EnsureBootstrapAdmin(const std::string& principal);
+  // admin to it. Does nothing when an administrator exists. Returns whether it bound admin.
+  // kFailedPrecondition "principal_disabled" if `principal` exists but is disabled.
+  Result<bool> EnsureBootstrapAdmin(const std::string& principal);
 
   // Reads the whole state from the store again and publishes it, for changes made by other
   // processes. Fails, keeping the current snapshot, if the store fails or the state does not

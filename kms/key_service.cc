@@ -364,9 +364,9 @@ Result<int> KeyService::RunMaintenance(const MaintenanceObserver& on_change) {
     if (current->primary_version != key.primary_version) continue;  // rotated meanwhile
     WK_ASSIGN_OR_RETURN(KeyReport rotated, RotateLocked(key.name));
     lock.unlock();
-    WK_RETURN_IF_ERROR(changed({MaintenanceChange::Kind::kRotated, key.name,
-                                rotated.key.primary_version,
-                                period_over ? "rotation_period" : "encryption_limit"}));
+    WK_RETURN_IF_ERROR(
+        changed({MaintenanceChange::Kind::kRotated, key.name, rotated.key.primary_version,
+                 period_over ? "rotation_period" : "encryption_limit"}));
   }
   return changes;
 }

@@ -276,9 +276,15 @@ Result<Services> OpenServices(const server::Config& config) {
 
 // A fresh installation gets its first administrators: the configured certificate identity, and
 // the SCRAM user "admin" with a one-time password printed once on stdout (never to the log).
+// Each one made is an administrative change without a request: it gets its own audit entry.
 Status BootstrapAdministrators(const server::Config& config, Services& services) {
   if (config.auth.bootstrap_admin) {
-    WK_RETURN_IF_ERROR(services.rbac->EnsureBootstrapAdmin(*config.auth.bootstrap_admin));
+    WK_ASSIGN_OR_RETURN(bool bound,
+                        services.rbac->EnsureBootstrapAdmin(*config.auth.bootstrap_admin));
+    if (bound) {
+      WK_RETURN_IF_ERROR(RecordLifecycle(*services.audit_log, "rbac.bootstrap_admin",
+                                         "principal/" + *config.auth.bootstrap_admin));
+    }
   }
   WK_ASSIGN_OR_RETURN(
       std::optional<SecretBytes> password,
@@ -290,6 +296,8 @@ Status BootstrapAdministrators(const server::Config& config, Services& services)
   WK_RETURN_IF_ERROR(services.rbac->CreatePrincipal(
       system, {principal, auth::PrincipalKind::kPerson, "first administrator", UnixNow(), false}));
   WK_RETURN_IF_ERROR(services.rbac->AddBinding(system, {principal, auth::kAdminRole}));
+  WK_RETURN_IF_ERROR(
+      RecordLifecycle(*services.audit_log, "rbac.bootstrap_admin", "principal/" + principal));
   std::string_view shown = password->expose_chars();
   std::fprintf(stdout,
                "\nFirst administrator: user '%s', one-time password %.*s\n"

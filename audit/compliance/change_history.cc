@@ -57,9 +57,14 @@ void AddPolicyStoreEvents(std::vector<PolicyChange> policies, std::int64_t from_
   });
   for (const PolicyChange& change : policies) {
     if (!InPeriod(change.time_ms, from_ms, to_ms)) continue;
-    events.push_back({change.time_ms, "policy/" + change.scope,
+    events.push_back({change.time_ms,
+                      "policy/" + change.scope,
                       change.rolled_back_from ? "policy_rolled_back" : "policy_published",
-                      change.version, change.author, "policy_store", {}, ""});
+                      change.version,
+                      change.author,
+                      "policy_store",
+                      {},
+                      ""});
   }
 }
 

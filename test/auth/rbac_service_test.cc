@@ -54,7 +54,9 @@ TEST_F(RbacServiceTest, EnsureBootstrapAdmin_BindsAdminOnce) {
   ASSERT_TRUE(admin.ok());
   EXPECT_EQ(admin->kind, PrincipalKind::kService);
 
-  ASSERT_TRUE(service_->EnsureBootstrapAdmin("mallory").ok());
+  Result<bool> again = service_->EnsureBootstrapAdmin("mallory");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
   EXPECT_TRUE(service_->RolesOf("mallory").empty());
   EXPECT_FALSE(service_->GetPrincipal("mallory").ok());
 }

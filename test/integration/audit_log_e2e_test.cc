@@ -138,6 +138,21 @@ TEST_F(AuditLogE2eTest, Entries_NameThePolicyVersionPublishedAndFetched) {
   EXPECT_EQ(fetch->policy_version, 1u);
 }
 
+TEST_F(AuditLogE2eTest, Entries_RecordTheBootstrapAdministratorsBeforeTheStart) {
+  std::vector<std::string> first;
+  for (const audit::AuditEntry& entry : AllEntries()) {
+    if (first.size() == 3) break;
+    EXPECT_EQ(entry.principal, "kmsd");
+    EXPECT_EQ(entry.request_id, "");
+    first.push_back(entry.action + " " + entry.resource);
+  }
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(first[0], "rbac.bootstrap_admin principal/spiffe://weftkit.dev/admin/first-admin")
+      << first[0];
+  EXPECT_EQ(first[1].rfind("rbac.bootstrap_admin principal/", 0), 0u) << first[1];
+  EXPECT_EQ(first[2], "server.start server");
+}
+
 TEST_F(AuditLogE2eTest, Entries_RecordAuthenticationFailures) {
   auto anonymous = kmsd_->Client("");
   ASSERT_NE(anonymous, nullptr);

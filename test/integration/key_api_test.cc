@@ -124,8 +124,8 @@ TEST_F(KeyApiTest, ScheduledVersion_IsDestroyedInTheHsmAfterItsWait) {
     history = Json(Call(*officer_, "GET", "/v1/audit/compliance/change-history"));
     for (const auto& event : history["events"]) {
       if (event["event"] == "version_destroyed" && event["version"] == 1) {
-        destroyed_by = event["principal"].get<std::string>() + " from " +
-                       event["source"].get<std::string>();
+        destroyed_by =
+            event["principal"].get<std::string>() + " from " + event["source"].get<std::string>();
       }
     }
     if (destroyed_by != "kmsd from key_store+audit_log") {

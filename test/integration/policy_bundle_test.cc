@@ -169,9 +169,9 @@ TEST_F(PolicyBundleTest, ChangeHistory_ListsEveryVersionWithTheRequestThatPublis
                      event["source"].get<std::string>());
   }
   const std::string by = std::string(" by ") + kOfficer + " from policy_store+audit_log";
-  EXPECT_EQ(events, (std::vector<std::string>{"policy_published v1" + by,
-                                              "policy_published v2" + by,
-                                              "policy_rolled_back v3" + by}))
+  EXPECT_EQ(events,
+            (std::vector<std::string>{"policy_published v1" + by, "policy_published v2" + by,
+                                      "policy_rolled_back v3" + by}))
       << history.body;
 }
 

@@ -263,9 +263,9 @@ TEST_F(KeyServiceTest, Maintenance_ReportsEachChangeAsItHappens_AndStopsWhenRepo
   // Recording the first change fails: nothing else may change unrecorded.
   std::vector<std::string> seen;
   auto describe = [&seen](const MaintenanceChange& change) {
-    seen.push_back(std::string(change.kind == MaintenanceChange::Kind::kRotated ? "rotated "
-                                                                                : "destroyed ") +
-                   change.key_name + " v" + std::to_string(change.version) + " " + change.reason);
+    seen.push_back(
+        std::string(change.kind == MaintenanceChange::Kind::kRotated ? "rotated " : "destroyed ") +
+        change.key_name + " v" + std::to_string(change.version) + " " + change.reason);
   };
   auto failing = service_->RunMaintenance([&](const MaintenanceChange& change) -> Status {
     describe(change);

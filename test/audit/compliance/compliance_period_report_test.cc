@@ -130,12 +130,13 @@ TEST_F(PeriodReportTest, BuildChangeHistory_AttributesPolicyVersionsToTheirPubli
                     " by '" + event.principal + "' from " + event.source +
                     (event.audit_index ? " #" + std::to_string(*event.audit_index) : ""));
   }
-  EXPECT_EQ(lines, (std::vector<std::string>{
-                       "policy/cluster-a policy_published v1 by 'carol' from policy_store+audit_log #8",
-                       "policy/cluster-a policy_published v2 by 'carol' from policy_store",
-                       "policy/cluster-a policy.publish v7 by 'carol' from audit_log #9",
-                       "policy/cluster-a policy_rolled_back v3 by 'dan' from policy_store+audit_log #10",
-                   }));
+  EXPECT_EQ(lines,
+            (std::vector<std::string>{
+                "policy/cluster-a policy_published v1 by 'carol' from policy_store+audit_log #8",
+                "policy/cluster-a policy_published v2 by 'carol' from policy_store",
+                "policy/cluster-a policy.publish v7 by 'carol' from audit_log #9",
+                "policy/cluster-a policy_rolled_back v3 by 'dan' from policy_store+audit_log #10",
+            }));
 }
 
 TEST_F(PeriodReportTest, BuildChangeHistory_KeepsOnlyThePeriod) {
@@ -190,7 +191,8 @@ TEST_F(PeriodReportTest, BuildPeriodReport_FailsWithStoreError_ReaderDown) {
 }
 
 TEST_F(PeriodReportTest, ScanPeriod_FailsTooLarge_OverLimit) {
-  auto history = BuildChangeHistory(keys_, {}, reader_, 0, (kT0 + 100 * kDay) * 1000, ScanLimits{2, 3});
+  auto history =
+      BuildChangeHistory(keys_, {}, reader_, 0, (kT0 + 100 * kDay) * 1000, ScanLimits{2, 3});
   ASSERT_FALSE(history.ok());
   EXPECT_EQ(history.error().code(), "audit_scan_too_large");
 }

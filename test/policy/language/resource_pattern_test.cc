@@ -76,7 +76,7 @@ struct BadPattern {
 void PrintTo(const BadPattern& p, std::ostream* out) {
   *out << p.type << " "
        << ::testing::PrintToString(p.pattern.size() > 40 ? p.pattern.substr(0, 40) + "..."
-                                                          : p.pattern);
+                                                         : p.pattern);
 }
 
 class ResourcePatternRefusalTest : public ::testing::TestWithParam<BadPattern> {};
