@@ -441,6 +441,21 @@ struct PolicyRoute {
   HandlerFn handler;
 };
 
+// A new bundle signing key signs from now on; the answer is the new kid and the whole JWK set.
+Response RotateBundleKey(const Context& c, const Request& request, const SecurityContext& context) {
+  return Respond(context, [&]() -> Result<Response> {
+    WK_RETURN_IF_ERROR(c.authorize(context, kBundleKeyRotateAction, kBundleKeyRotateResource));
+    WK_RETURN_IF_ERROR(ParseObject(request.body, {}));
+    WK_ASSIGN_OR_RETURN(policy_store::BundleKeyRecord active, c.policies.RotateSigningKey());
+    log::Info("policy_signing_key_rotated", {{"request_id", context.request_id()},
+                                             {"principal", context.principal()},
+                                             {"kid", active.kid}});
+    nlohmann::ordered_json body = {{"active_kid", active.kid}};
+    body["keys"] = nlohmann::ordered_json::parse(c.policies.JwkSetJson())["keys"];
+    return OrderedJson(200, body);
+  });
+}
+
 const PolicyRoute kRoutes[] = {
     {"GET", "/v1/policy/scopes/{kind}/{name}/versions", History},
     {"POST", "/v1/policy/scopes/{kind}/{name}/versions", Publish},
@@ -472,6 +487,11 @@ void RegisterPolicyRoutes(server::Router& router, PolicyService& policies,
   router.Add({"GET", "/v1/policy/scopes", server::RunOn::kWorker, false,
               [context](const Request& request, const SecurityContext& security) {
                 return ListScopes(*context, request, security);
+              }});
+  // The HSM creates a key pair: a worker's job.
+  router.Add({"POST", "/v1/policy/keys/rotate", server::RunOn::kWorker, false,
+              [context](const Request& request, const SecurityContext& security) {
+                return RotateBundleKey(*context, request, security);
               }});
   // Public: engines need the keys before they can trust anything, and they verify nothing secret.
   router.Add({"GET", "/v1/policy/keys", server::RunOn::kInline, true,

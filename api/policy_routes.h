@@ -4,7 +4,9 @@
 //
 // Every scope route is /v1/policy/scopes/{kind}/{name}/...; the scope is "<kind>/<name>" and
 // its RBAC resource "policy/<kind>/<name>". Actions: policy.read, policy.publish, policy.fetch,
-// policy.report, policy.fleet.read, policy.check (docs/rbac.md).
+// policy.report, policy.fleet.read, policy.check (docs/rbac.md). Rotating the bundle signing key
+// is an administrator's change of a trust anchor, authorized like the token signing key's:
+// principal.manage on principal/policy-signing-keys.
 #pragma once
 
 #include <chrono>
@@ -22,6 +24,9 @@ struct PolicyRouteOptions {
   // Largest page of GET .../versions.
   std::int64_t max_history_page = 100;
 };
+
+inline constexpr std::string_view kBundleKeyRotateAction = "principal.manage";
+inline constexpr std::string_view kBundleKeyRotateResource = "principal/policy-signing-keys";
 
 // The ChangeNotifier topic that a publish to `scope` advances: "policy/<scope>".
 std::string PolicyTopic(const std::string& scope);

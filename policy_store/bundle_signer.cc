@@ -30,9 +30,14 @@ Result<auth::P256PublicKey> PublicKey(pkcs11::Hsm& hsm, const std::string& label
   return auth::P256PublicKey::FromSpkiDer(der);
 }
 
+struct NewKey {
+  BundleKeyRecord record;
+  nlohmann::ordered_json jwk;
+};
+
 // Creates a key pair and records it; destroys it again if recording fails, so that no
 // unrecorded key stays in the HSM.
-Result<BundleKeyRecord> CreateKey(pkcs11::Hsm& hsm, SqlitePolicyStore& store, std::int64_t now) {
+Result<NewKey> CreateKey(pkcs11::Hsm& hsm, SqlitePolicyStore& store, std::int64_t now) {
   WK_ASSIGN_OR_RETURN(std::string label, NewLabel());
   WK_RETURN_IF_ERROR(hsm.CreateEcSigningKey(label));
   Result<auth::P256PublicKey> key = PublicKey(hsm, label);
@@ -42,7 +47,12 @@ Result<BundleKeyRecord> CreateKey(pkcs11::Hsm& hsm, SqlitePolicyStore& store, st
     (void)hsm.DestroyObjects(label);
     return recorded.error();
   }
-  return record;
+  return NewKey{record, key->ToJwk(record.kid)};
+}
+
+std::string Render(const nlohmann::ordered_json& jwks) {
+  nlohmann::ordered_json set = {{"keys", jwks}};
+  return set.dump();
 }
 
 }  // namespace
@@ -51,8 +61,8 @@ Result<std::unique_ptr<BundleSigner>> BundleSigner::Open(pkcs11::Hsm& hsm, Sqlit
                                                          std::int64_t now) {
   WK_ASSIGN_OR_RETURN(std::vector<BundleKeyRecord> records, store.SigningKeys());
   if (records.empty()) {
-    WK_ASSIGN_OR_RETURN(BundleKeyRecord first, CreateKey(hsm, store, now));
-    records.push_back(std::move(first));
+    WK_ASSIGN_OR_RETURN(NewKey first, CreateKey(hsm, store, now));
+    records.push_back(std::move(first.record));
   }
 
   nlohmann::ordered_json keys = nlohmann::ordered_json::array();
@@ -65,15 +75,35 @@ Result<std::unique_ptr<BundleSigner>> BundleSigner::Open(pkcs11::Hsm& hsm, Sqlit
     }
     keys.push_back(key.ToJwk(record.kid));
   }
-  nlohmann::ordered_json set = {{"keys", keys}};
-  return std::unique_ptr<BundleSigner>(new BundleSigner(hsm, records.back(), set.dump()));
+  std::string rendered = Render(keys);
+  auto state = std::make_shared<const State>(State{records.back(), std::move(keys), rendered});
+  return std::unique_ptr<BundleSigner>(new BundleSigner(hsm, store, std::move(state)));
 }
 
-Result<std::string> BundleSigner::Sign(const BundleClaims& claims) const {
-  std::string signing_input = BundleSigningInput(active_.kid, claims);
+std::shared_ptr<const BundleSigner::State> BundleSigner::Current() const {
+  std::lock_guard lock(state_mutex_);
+  return state_;
+}
+
+Result<BundleSigner::Signature> BundleSigner::Sign(const BundleClaims& claims) const {
+  std::shared_ptr<const State> state = Current();
+  std::string signing_input = BundleSigningInput(state->active.kid, claims);
   WK_ASSIGN_OR_RETURN(std::vector<std::uint8_t> signature,
-                      hsm_.SignEcdsaSha256(active_.hsm_label, AsBytes(signing_input)));
-  return signing_input + "." + Base64UrlEncode(signature);
+                      hsm_.SignEcdsaSha256(state->active.hsm_label, AsBytes(signing_input)));
+  return Signature{state->active.kid, signing_input + "." + Base64UrlEncode(signature)};
+}
+
+Result<BundleKeyRecord> BundleSigner::Rotate(std::int64_t now) {
+  std::lock_guard rotating(rotate_mutex_);
+  WK_ASSIGN_OR_RETURN(NewKey created, CreateKey(hsm_, store_, now));
+  nlohmann::ordered_json jwks = Current()->jwks;
+  jwks.push_back(std::move(created.jwk));
+  std::string rendered = Render(jwks);
+  auto next =
+      std::make_shared<const State>(State{created.record, std::move(jwks), std::move(rendered)});
+  std::lock_guard lock(state_mutex_);
+  state_ = std::move(next);
+  return created.record;
 }
 
 }  // namespace weftkit::policy_store

@@ -7,12 +7,17 @@
 // public key back from the HSM and refuse to start if its thumbprint is not the recorded kid.
 // Signing happens once per publish; serving and verification never call the HSM.
 //
-// TODO(#4): rotating the bundle signing key (a new pair signs, old ones stay in the JWK set).
+// Rotate creates and records a new pair, which signs from then on. Old keys are never deleted:
+// they stay in the JWK set, so bundles signed before a rotation keep verifying, and an engine
+// that meets an unknown kid fetches the set again. The newest recorded key is the active one.
+// TODO(#4): retiring a key (dropping it from the set so that what it signed is refused).
 //
-// Thread safety: all members are thread-safe (the Hsm serialises its sessions).
+// Thread safety: all members are thread-safe (the Hsm serialises its sessions; the active key
+// and the JWK set are replaced together under a mutex).
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -36,21 +41,41 @@ class BundleSigner {
   BundleSigner& operator=(const BundleSigner&) = delete;
 
   // The kid new signatures carry.
-  const std::string& kid() const { return active_.kid; }
+  std::string kid() const { return Current()->active.kid; }
 
-  // The compact JWS over `claims` (bundle_jws.h), signed in the HSM.
-  Result<std::string> Sign(const BundleClaims& claims) const;
+  // A compact JWS over some claims and the kid of the key that made it.
+  struct Signature {
+    std::string kid;
+    std::string jws;
+  };
 
-  // {"keys":[<JWK>...]}: every recorded bundle key. Pure memory.
-  const std::string& JwkSetJson() const { return jwk_set_json_; }
+  // The compact JWS over `claims` (bundle_jws.h), signed in the HSM with the active key.
+  Result<Signature> Sign(const BundleClaims& claims) const;
+
+  // {"keys":[<JWK>...]}: every recorded bundle key, oldest first. Pure memory.
+  std::string JwkSetJson() const { return Current()->jwk_set_json; }
+
+  // Creates, records and activates a new key pair; returns its record. Fails with the HSM's or
+  // the store's errors, leaving the active key as it was and no unrecorded key in the HSM.
+  Result<BundleKeyRecord> Rotate(std::int64_t now);
 
  private:
-  BundleSigner(pkcs11::Hsm& hsm, BundleKeyRecord active, std::string jwk_set_json)
-      : hsm_(hsm), active_(std::move(active)), jwk_set_json_(std::move(jwk_set_json)) {}
+  struct State {
+    BundleKeyRecord active;
+    nlohmann::ordered_json jwks;  // the "keys" array
+    std::string jwk_set_json;     // {"keys": jwks}, rendered once
+  };
+
+  BundleSigner(pkcs11::Hsm& hsm, SqlitePolicyStore& store, std::shared_ptr<const State> state)
+      : hsm_(hsm), store_(store), state_(std::move(state)) {}
+
+  std::shared_ptr<const State> Current() const;
 
   pkcs11::Hsm& hsm_;
-  const BundleKeyRecord active_;
-  const std::string jwk_set_json_;
+  SqlitePolicyStore& store_;
+  std::mutex rotate_mutex_;  // one rotation at a time
+  mutable std::mutex state_mutex_;
+  std::shared_ptr<const State> state_;  // guarded by state_mutex_
 };
 
 }  // namespace weftkit::policy_store

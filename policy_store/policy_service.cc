@@ -65,6 +65,8 @@ Result<PublishOutcome> PolicyService::Publish(const SecurityContext& context,
   return PublishOutcome{std::move(published), {}};
 }
 
+Result<BundleKeyRecord> PolicyService::RotateSigningKey() { return signer_->Rotate(Now()); }
+
 Result<PublishOutcome> PolicyService::Rollback(const SecurityContext& context,
                                                const std::string& scope, std::int64_t target,
                                                std::int64_t base_version,
@@ -102,9 +104,10 @@ Result<PolicyVersion> PolicyService::Commit(
   next.comment = std::move(comment);
   next.based_on = base_version;
   next.rolled_back_from = rolled_back_from;
-  next.kid = signer_->kid();
-  WK_ASSIGN_OR_RETURN(next.signature,
+  WK_ASSIGN_OR_RETURN(BundleSigner::Signature signature,
                       signer_->Sign({scope, next.version, next.content_hash, next.published_at}));
+  next.kid = std::move(signature.kid);
+  next.signature = std::move(signature.jws);
   WK_RETURN_IF_ERROR(store_->Insert(next));
 
   Remember(scope, Loaded{std::make_shared<const PolicyVersion>(next), std::move(document)});

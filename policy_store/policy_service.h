@@ -137,7 +137,11 @@ class PolicyService {
                                  const policy::AccessRequest& request);
 
   // The bundle signing keys as a JWK set (RFC 7517), for GET /v1/policy/keys.
-  const std::string& JwkSetJson() const { return signer_->JwkSetJson(); }
+  std::string JwkSetJson() const { return signer_->JwkSetJson(); }
+
+  // Makes a new bundle signing key the one that signs; every earlier key stays in the JWK set.
+  // Returns the new key's record. Fails with the HSM's or the store's errors.
+  Result<BundleKeyRecord> RotateSigningKey();
 
  private:
   // A version with its validated document, cached for Check.

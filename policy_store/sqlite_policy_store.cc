@@ -214,7 +214,7 @@ Result<std::vector<BundleKeyRecord>> SqlitePolicyStore::SigningKeys() {
         WK_ASSIGN_OR_RETURN(Statement select,
                             Statement::Prepare(connection,
                                                "SELECT kid, hsm_label, created_at FROM "
-                                               "policy_signing_keys ORDER BY created_at, kid"));
+                                               "policy_signing_keys ORDER BY rowid"));
         std::vector<BundleKeyRecord> keys;
         for (;;) {
           WK_ASSIGN_OR_RETURN(bool row, select.Step());

@@ -408,6 +408,8 @@ std::vector<RouteRow> PolicyRows() {
        "policy.fleet.read", resource, published},
       {Area::kPolicy, "POST", scoped + "/check", base + "/check", check.dump(), kEngineRole, 200,
        kBystanderRole, "policy.check", resource, published},
+      {Area::kPolicy, "POST", "/v1/policy/keys/rotate", "/v1/policy/keys/rotate", "", kAdminRole,
+       200, kOfficerRole, "principal.manage", "principal/policy-signing-keys"},
   };
 }
 

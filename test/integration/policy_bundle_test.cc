@@ -312,6 +312,43 @@ TEST_F(PolicyBundleTest, Verifier_AcceptsCurrent_AndRefusesAnOlderVersion) {
   EXPECT_EQ(verifier.Verify(current, "cluster/other", 0).error().code(), "bundle_scope_mismatch");
 }
 
+TEST_F(PolicyBundleTest, SigningKeyRotation_NewKeySigns_OldBundlesKeepVerifying) {
+  PublishOk(Document("a.*"), 0);
+  policy_store::PolicyBundleVerifier before = Verifier();
+  nlohmann::json first = nlohmann::json::parse(Fetch(*engine_, {}).body);
+
+  HttpResponse refused = Call(*officer_, "POST", "/v1/policy/keys/rotate");
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  HttpResponse rotated = Call(*admin_, "POST", "/v1/policy/keys/rotate");
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  nlohmann::json answer = nlohmann::json::parse(rotated.body);
+  const std::string new_kid = answer["active_kid"];
+  ASSERT_EQ(answer["keys"].size(), 2u) << rotated.body;
+  EXPECT_EQ(answer["keys"][1]["kid"], new_kid);
+
+  PublishOk(Document("b.*"), 1);
+  nlohmann::json second = nlohmann::json::parse(Fetch(*engine_, {}).body);
+  HttpResponse version = Call(*officer_, "GET", std::string(kBase) + "/versions/2");
+  EXPECT_EQ(nlohmann::json::parse(version.body)["kid"], new_kid) << version.body;
+
+  // A verifier holding only the old set cannot place the new kid: it must fetch the keys again.
+  EXPECT_EQ(before.Verify(second, kScope, 1).error().code(), "bundle_unknown_kid");
+  policy_store::PolicyBundleVerifier after = Verifier();
+  auto old_bundle = after.Verify(first, kScope, 0);
+  EXPECT_TRUE(old_bundle.ok()) << old_bundle.error().ToString();
+  auto new_bundle = after.Verify(second, kScope, 1);
+  ASSERT_TRUE(new_bundle.ok()) << new_bundle.error().ToString();
+  EXPECT_EQ(new_bundle->claims.version, 2);
+
+  // The rotation survives a restart: the newest key still signs.
+  kmsd_->Restart();
+  admin_ = kmsd_->Client("admin");
+  officer_ = kmsd_->Client("officer");
+  PublishOk(Document("c.*"), 2);
+  HttpResponse third = Call(*officer_, "GET", std::string(kBase) + "/versions/3");
+  EXPECT_EQ(nlohmann::json::parse(third.body)["kid"], new_kid) << third.body;
+}
+
 TEST_F(PolicyBundleTest, Fleet_ShowsEachReporterAndWhoIsBehind) {
   PublishOk(Document("a.*"), 0);
   HttpResponse reported = Call(*engine_, "POST", std::string(kBase) + "/reports",

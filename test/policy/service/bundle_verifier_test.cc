@@ -42,14 +42,14 @@ class BundleVerifierTest : public ::testing::Test {
   // A served bundle (docs/policy-bundles.md) of `document` as version `version` of `scope`.
   Json Served(const std::string& scope, std::int64_t version, const Json& document) {
     BundleClaims claims{scope, version, *ContentHash(document), 1767225600 + version};
-    Result<std::string> signature = signer_->Sign(claims);
+    Result<BundleSigner::Signature> signature = signer_->Sign(claims);
     EXPECT_TRUE(signature.ok()) << signature.error().ToString();
     return {{"scope", scope},
             {"version", version},
             {"content_hash", claims.content_hash},
             {"published_at", claims.published_at},
             {"document", document},
-            {"signature", signature.ok() ? *signature : ""}};
+            {"signature", signature.ok() ? signature->jws : ""}};
   }
 
   std::string VerifyCode(const Json& served, const std::string& scope = "cluster/prod",
@@ -162,6 +162,37 @@ TEST_F(BundleVerifierTest, Open_KeepsTheSameKey_AcrossRestart) {
   ASSERT_TRUE(reopened.ok()) << reopened.error().ToString();
   EXPECT_EQ((*reopened)->kid(), kid);
   EXPECT_EQ(store_->SigningKeys()->size(), 1u);
+}
+
+TEST_F(BundleVerifierTest, Rotate_NewKeySigns_EveryKeyStaysPublished_AndSurvivesRestart) {
+  const std::string old_kid = signer_->kid();
+  Json before = Served("cluster/prod", 1, Json::object());
+
+  Result<BundleKeyRecord> rotated = signer_->Rotate(1767229200);
+  ASSERT_TRUE(rotated.ok()) << rotated.error().ToString();
+  EXPECT_NE(rotated->kid, old_kid);
+  EXPECT_EQ(signer_->kid(), rotated->kid);
+  Json set = Json::parse(signer_->JwkSetJson());
+  ASSERT_EQ(set["keys"].size(), 2u);
+  EXPECT_EQ(set["keys"][0]["kid"], old_kid);
+  EXPECT_EQ(set["keys"][1]["kid"], rotated->kid);
+
+  Result<BundleSigner::Signature> signed_now = signer_->Sign({"cluster/prod", 2, "00", 1});
+  ASSERT_TRUE(signed_now.ok());
+  EXPECT_EQ(signed_now->kid, rotated->kid);
+  auto verifier = PolicyBundleVerifier::FromJwkSet(set);
+  ASSERT_TRUE(verifier.ok()) << verifier.error().ToString();
+  auto old_bundle = verifier->Verify(before, "cluster/prod", 0);
+  EXPECT_TRUE(old_bundle.ok()) << old_bundle.error().ToString();
+  auto new_bundle = verifier->Verify(Served("cluster/prod", 2, Json::object()), "cluster/prod", 1);
+  EXPECT_TRUE(new_bundle.ok()) << new_bundle.error().ToString();
+
+  // Created within the same second as the first key or not, the newest recorded key is active.
+  signer_.reset();
+  auto reopened = BundleSigner::Open(*hsm_, *store_, 1767229300);
+  ASSERT_TRUE(reopened.ok()) << reopened.error().ToString();
+  EXPECT_EQ((*reopened)->kid(), rotated->kid);
+  EXPECT_EQ(Json::parse((*reopened)->JwkSetJson()), set);
 }
 
 TEST_F(BundleVerifierTest, Open_FailsWithMismatch_WhenHsmKeyWasReplaced) {
