@@ -14,7 +14,7 @@
 #  1. builds kmsd and the bench programs in $WEFTKIT_BUILD_DIR (default build-bench,
 #     RelWithDebInfo);
 #  2. creates a throw-away SoftHSM token, PKI and state (tools/kms-dev-up.sh), starts kmsd with
-#     its default threads (2 I/O, 4 workers) and nginx (2 workers: kmsd's I/O thread count) with
+#     its default threads (2 I/O, 16 workers) and nginx (2 workers: kmsd's I/O thread count) with
 #     the same certificate, key, cipher suites and groups, no session resumption on either side,
 #     serving a small static JSON body;
 #  3. measures the raw HSM rate in-process (bench/weftkit-bench-hsm, 1 and 2 threads), before
