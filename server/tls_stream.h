@@ -27,9 +27,9 @@
 // that a small response costs one record and one send. The gathered copy is wiped afterwards,
 // because a response may carry a DEK.
 //
-// Thread safety: like any Asio stream, one operation of each kind at a time, all on the socket's
-// executor (a strand per connection in the server). The process must ignore SIGPIPE: OpenSSL
-// writes to the socket with send() without MSG_NOSIGNAL (HttpServer::Create arranges it).
+// Thread safety: one operation of each kind at a time, on the socket's executor (a strand per
+// connection in the server); never moved while one is pending. The process must ignore SIGPIPE:
+// OpenSSL writes with send() without MSG_NOSIGNAL (HttpServer::Create arranges it).
 #pragma once
 
 #include <openssl/crypto.h>
