@@ -76,7 +76,10 @@ struct ListenAddress {
 struct ServerSettings {
   ListenAddress listen;
   std::uint32_t io_threads = 2;         // threads running Asio; they never block
-  std::uint32_t workers = 4;            // threads that call the HSM and the store
+  // Threads that call the HSM and the store. More than the cores: a worker mostly waits (for the
+  // HSM, and for the audit entry's group commit), and a commit serves every worker waiting on it
+  // (docs/performance.md).
+  std::uint32_t workers = 16;
   std::uint32_t queue_capacity = 1024;  // jobs waiting for a worker before 503 + Retry-After
   std::uint32_t max_connections = 10000;
   std::uint32_t max_header_bytes = 8192;

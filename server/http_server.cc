@@ -10,12 +10,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <cctype>
 #include <condition_variable>
 #include <csignal>
@@ -31,6 +29,7 @@
 #include "server/parking_lot.h"
 #include "server/peer_certificate.h"
 #include "server/request_id.h"
+#include "server/tls_stream.h"
 
 namespace weftkit::server {
 namespace {
@@ -38,7 +37,6 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using beast::error_code;
 
@@ -75,12 +73,6 @@ std::string RequestIdOrEmpty() {
   if (id.ok()) return std::move(id).value();
   log::Error("request_id_failed", {{"detail", id.error().detail()}});
   return std::string();
-}
-
-// The SSL_CTX with one more reference, for asio::ssl::context to adopt.
-SSL_CTX* NewReference(SSL_CTX* ctx) {
-  SSL_CTX_up_ref(ctx);
-  return ctx;
 }
 
 // Beast 1.74 has its own string_view type.
@@ -211,7 +203,7 @@ class ServerCore {
   std::uint16_t port() const { return port_.load(); }
 
   const HttpServerSettings& settings() const { return settings_; }
-  ssl::context& ssl_context() { return ssl_context_; }
+  SSL_CTX* ssl_context() const { return tls_->native_handle(); }
   RequestDispatcher& dispatcher() { return dispatcher_; }
   RateLimits* limits() const { return limits_; }  // may be null
   const ServerMetrics& metrics() const { return metrics_; }
@@ -227,7 +219,6 @@ class ServerCore {
 
   const HttpServerSettings settings_;
   std::unique_ptr<TlsContext> tls_;
-  ssl::context ssl_context_;
   const ServerMetrics metrics_;
   RateLimits* const limits_;
   RequestDispatcher dispatcher_;
@@ -253,7 +244,7 @@ class ServerCore {
 // One client connection, driven entirely on its own strand.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(ServerCore& server, tcp::socket socket, std::uint64_t id);
+  Connection(ServerCore& server, TlsStream stream, std::uint64_t id);
   ~Connection();
 
   void Start();
@@ -278,13 +269,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnWrite(error_code ec, bool close);
   void Shutdown();
   void CloseSocket();
+  // Closes the socket if `timeout` passes before the next call of either; every operation in
+  // progress then fails and timed_out_ tells why. No deadline runs while a request is processed
+  // (a long poll may be parked for minutes).
+  void ExpiresAfter(std::chrono::milliseconds timeout);
+  void CancelDeadline();
 
   ServerCore& server_;
   const std::uint64_t id_;
   const std::string peer_;
-  // TODO(#7): asio's ssl::stream holds 2 x 17 KiB zero-filled buffers and a BIO pair of 2 x 17 KiB
-  // per connection, most of the ~86 KiB an idle mTLS connection costs (docs/performance.md).
-  beast::ssl_stream<beast::tcp_stream> stream_;
+  TlsStream stream_;
+  asio::steady_timer deadline_;
+  std::uint64_t deadline_generation_ = 0;  // tells a current expiry from a superseded one
+  bool timed_out_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;  // must live until its write completes
@@ -308,11 +305,12 @@ std::string ExportChannelBinding(SSL* ssl) {
 
 // ---- Connection -------------------------------------------------------------------------------
 
-Connection::Connection(ServerCore& server, tcp::socket socket, std::uint64_t id)
+Connection::Connection(ServerCore& server, TlsStream stream, std::uint64_t id)
     : server_(server),
       id_(id),
-      peer_(EndpointText(socket)),
-      stream_(std::move(socket), server.ssl_context()) {
+      peer_(EndpointText(stream.socket())),
+      stream_(std::move(stream)),
+      deadline_(stream_.get_executor()) {
   server_.metrics().connections_open->Add(1);
 }
 
@@ -323,10 +321,8 @@ Connection::~Connection() {
 
 void Connection::Start() {
   asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-    beast::get_lowest_layer(self->stream_)
-        .expires_after(self->server_.settings().handshake_timeout);
-    self->stream_.async_handshake(ssl::stream_base::server,
-                                  [self](error_code ec) { self->OnHandshake(ec); });
+    self->ExpiresAfter(self->server_.settings().handshake_timeout);
+    self->stream_.async_handshake([self](error_code ec) { self->OnHandshake(ec); });
   });
 }
 
@@ -347,7 +343,7 @@ void Connection::OnHandshake(error_code ec) {
     long verify = SSL_get_verify_result(stream_.native_handle());
     log::Info("tls_handshake_failed",
               {{"peer", peer_},
-               {"reason", ec.message()},
+               {"reason", timed_out_ ? "timeout" : ec.message()},
                {"certificate", verify == X509_V_OK ? "" : X509_verify_cert_error_string(verify)}});
     // A client certificate that failed verification is a failed authentication.
     if (verify != X509_V_OK && server_.limits() != nullptr) {
@@ -376,7 +372,7 @@ void Connection::AwaitRequest(std::chrono::milliseconds timeout) {
   if (draining_) return Shutdown();
   state_ = State::kIdle;
   if (buffer_.size() > 0) return ReadRequest();
-  beast::get_lowest_layer(stream_).expires_after(timeout);
+  ExpiresAfter(timeout);
   stream_.async_read_some(buffer_.prepare(kReadChunk),
                           [self = shared_from_this()](error_code ec, std::size_t bytes) {
                             self->OnFirstBytes(ec, bytes);
@@ -395,7 +391,7 @@ void Connection::ReadRequest() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(settings.max_header_bytes));
   parser_->body_limit(settings.max_body_bytes);
-  beast::get_lowest_layer(stream_).expires_after(settings.read_timeout);
+  ExpiresAfter(settings.read_timeout);
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](error_code ec, std::size_t) { self->OnRead(ec); });
 }
@@ -403,7 +399,7 @@ void Connection::ReadRequest() {
 void Connection::OnRead(error_code ec) {
   if (ec == http::error::header_limit) return RejectAndClose(431, "headers_too_large");
   if (ec == http::error::body_limit) return RejectAndClose(413, "payload_too_large");
-  if (ec == beast::error::timeout) {
+  if (ec && timed_out_) {
     log::Info("request_read_timeout", {{"peer", peer_}});
     return;
   }
@@ -414,6 +410,7 @@ void Connection::OnRead(error_code ec) {
 
 void Connection::RejectAndClose(int status, const char* code) {
   state_ = State::kProcessing;
+  CancelDeadline();
   Request request;
   request.request_id = RequestIdOrEmpty();
   request.peer = peer_;
@@ -425,6 +422,7 @@ void Connection::RejectAndClose(int status, const char* code) {
 
 void Connection::HandleRequest() {
   state_ = State::kProcessing;
+  CancelDeadline();
   bool keep_alive = parser_->get().keep_alive();
   Request request = BuildRequest(parser_->release(), RequestIdOrEmpty());
   parser_.reset();
@@ -470,7 +468,7 @@ void Connection::WriteResponse(Response response, bool close) {
   wipe_response_ = response.wipe_after_send;
   response_.keep_alive(!close);
   response_.prepare_payload();
-  beast::get_lowest_layer(stream_).expires_after(server_.settings().write_timeout);
+  ExpiresAfter(server_.settings().write_timeout);
   http::async_write(
       stream_, response_,
       [self = shared_from_this(), close](error_code ec, std::size_t) { self->OnWrite(ec, close); });
@@ -492,14 +490,32 @@ void Connection::OnWrite(error_code ec, bool close) {
 // response as complete rather than as a reset.
 void Connection::Shutdown() {
   state_ = State::kClosing;
-  beast::get_lowest_layer(stream_).expires_after(kShutdownTimeout);
+  ExpiresAfter(kShutdownTimeout);
   stream_.async_shutdown([self = shared_from_this()](error_code) { self->CloseSocket(); });
 }
 
 void Connection::CloseSocket() {
-  error_code ignored;
-  beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-  beast::get_lowest_layer(stream_).close();
+  CancelDeadline();
+  stream_.close();
+}
+
+// The timer holds the connection weakly: a connection whose operations have all ended is
+// destroyed (with its timer) without waiting for the deadline.
+void Connection::ExpiresAfter(std::chrono::milliseconds timeout) {
+  std::uint64_t generation = ++deadline_generation_;
+  deadline_.expires_after(timeout);
+  deadline_.async_wait([weak = weak_from_this(), generation](error_code ec) {
+    std::shared_ptr<Connection> self = weak.lock();
+    // An expiry already queued when the deadline moved is stale.
+    if (ec || !self || generation != self->deadline_generation_) return;
+    self->timed_out_ = true;
+    self->stream_.close();
+  });
+}
+
+void Connection::CancelDeadline() {
+  ++deadline_generation_;
+  deadline_.cancel();
 }
 
 // ---- ServerCore ----------------------------------------------------------------------------
@@ -509,8 +525,6 @@ ServerCore::ServerCore(HttpServerSettings settings, std::unique_ptr<TlsContext> 
                        ServerMetrics metrics, tcp::endpoint endpoint, RateLimits* limits)
     : settings_(std::move(settings)),
       tls_(std::move(tls)),
-      // asio::ssl::context adopts one reference; TlsContext keeps its own.
-      ssl_context_(NewReference(tls_->native_handle())),
       metrics_(metrics),
       limits_(limits),
       dispatcher_(router, std::move(authenticator), workers, metrics, &parking_, settings_.audit,
@@ -587,7 +601,12 @@ void ServerCore::Admit(tcp::socket socket) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!stopping_ && connections_.size() < settings_.max_connections) {
-      connection = std::make_shared<Connection>(*this, std::move(socket), next_id_);
+      Result<TlsStream> stream = TlsStream::Create(std::move(socket), ssl_context());
+      if (!stream.ok()) {
+        log::Warning("connection_setup_failed", {{"detail", stream.error().detail()}});
+        return;  // the socket closed with the failed stream
+      }
+      connection = std::make_shared<Connection>(*this, std::move(stream).value(), next_id_);
       connections_.emplace(next_id_++, connection);
     }
   }
@@ -674,6 +693,11 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(HttpServerSettings settin
   if (ec) {
     return Error(ErrorKind::kInvalidArgument, "listen_address_invalid",
                  "not an IP address: " + settings.listen_address);
+  }
+  // OpenSSL writes to the sockets itself (TlsStream), with send() and no MSG_NOSIGNAL: a client
+  // that left must fail the write, not end the process.
+  if (std::signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+    return Error(ErrorKind::kInternal, "sigpipe_not_ignored", "cannot ignore SIGPIPE");
   }
   WK_ASSIGN_OR_RETURN(std::unique_ptr<TlsContext> tls, TlsContext::Create(settings.tls));
   WK_ASSIGN_OR_RETURN(ServerMetrics server_metrics, ServerMetrics::Register(metrics));

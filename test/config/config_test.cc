@@ -125,7 +125,7 @@ TEST_F(ConfigTest, LoadConfig_AppliesEveryDefault_WhenOnlyRequiredSettingsAreGiv
   EXPECT_EQ(config.server.listen.host, "127.0.0.1");
   EXPECT_EQ(config.server.listen.port, 8443);
   EXPECT_EQ(config.server.io_threads, 2u);
-  EXPECT_EQ(config.server.workers, 4u);
+  EXPECT_EQ(config.server.workers, 16u);
   EXPECT_EQ(config.server.queue_capacity, 1024u);
   EXPECT_EQ(config.server.max_connections, 10000u);
   EXPECT_EQ(config.server.max_header_bytes, 8192u);
@@ -138,7 +138,7 @@ TEST_F(ConfigTest, LoadConfig_AppliesEveryDefault_WhenOnlyRequiredSettingsAreGiv
   EXPECT_FALSE(config.server.port_file.has_value());
   EXPECT_FALSE(config.tls.crl.has_value());
   EXPECT_FALSE(config.hsm.token_serial.has_value());
-  EXPECT_EQ(config.hsm.sessions, 4u);  // = server.workers
+  EXPECT_EQ(config.hsm.sessions, 16u);  // = server.workers
   EXPECT_EQ(config.store.path, etc_ / "kms.db");
   EXPECT_EQ(config.store.busy_timeout, std::chrono::milliseconds(5000));
   EXPECT_EQ(config.state.directory, etc_);

@@ -3,7 +3,11 @@
 // makes to its clients or its operators.
 #include "server/http_server.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -55,6 +59,13 @@ class Gate {
   int arrived_ = 0;
   bool open_ = false;
 };
+
+// 300 KiB whose bytes follow a pattern that no shifted or dropped record can reproduce.
+std::string LargeBody() {
+  std::string body(300 * 1024, '\0');
+  for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + (i * 7) % 26);
+  return body;
+}
 
 Response Text(std::string body) {
   Response response;
@@ -135,6 +146,9 @@ class HttpServerTest : public ::testing::Test {
            gate_.Pass();
            return Text("released");
          }});
+    // A response of many TLS records, each byte telling its position.
+    router_.Add({"GET", "/v1/large", RunOn::kWorker, false,
+                 [](const Request&, const SecurityContext&) { return Text(LargeBody()); }});
     // A long poll on topic "t": waits up to 5 s for a Notify.
     router_.Add(
         {"GET", "/v1/wait", RunOn::kWorker, false, [this](const Request&, const SecurityContext&) {
@@ -365,6 +379,41 @@ TEST_F(HttpServerTest, SlowRequest_ConnectionClosed_AfterReadTimeout) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
 }
 
+TEST_F(HttpServerTest, SilentClient_Closed_AfterHandshakeTimeout) {
+  HttpServerSettings settings = Settings();
+  settings.handshake_timeout = 300ms;
+  StartServer(std::move(settings));
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(server_->port());
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  timeval wait_at_most{.tv_sec = 5, .tv_usec = 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait_at_most, sizeof(wait_at_most));
+  auto start = std::chrono::steady_clock::now();
+  char byte = 0;
+  ssize_t received = ::recv(fd, &byte, 1, 0);  // the server closes: 0 (or a reset: -1)
+  auto waited = std::chrono::steady_clock::now() - start;
+  ::close(fd);
+  EXPECT_LE(received, 0);
+  EXPECT_GE(waited, 200ms);
+  EXPECT_LT(waited, 3s);
+}
+
+TEST_F(HttpServerTest, LargeResponse_ArrivesWhole_AcrossManyRecords) {
+  StartServer(Settings());
+  auto client = Connect(As("engine"));
+  ASSERT_NE(client, nullptr);
+  for (int round = 0; round < 2; ++round) {  // and the connection stays usable after it
+    auto response = client->Send("GET", "/v1/large");
+    ASSERT_TRUE(response.ok()) << response.error().ToString();
+    EXPECT_EQ(response->status, 200);
+    EXPECT_TRUE(response->body == LargeBody()) << "body of " << response->body.size() << " bytes";
+  }
+}
+
 TEST_F(HttpServerTest, IdleConnection_Closed_AfterIdleTimeout) {
   HttpServerSettings settings = Settings();
   settings.idle_timeout = 300ms;
@@ -451,6 +500,22 @@ TEST_F(HttpServerTest, ParkedRequest_IsAnsweredByNotify_WithoutHoldingAWorker) {
   EXPECT_EQ(response->body, "changed");
   EXPECT_FALSE(response->Header("x-request-id").empty());
   EXPECT_LT(std::chrono::steady_clock::now() - notified, 100ms);
+}
+
+// The read and idle timeouts bound waiting for a client, not a request the server holds.
+TEST_F(HttpServerTest, ParkedRequest_OutlivesReadAndIdleTimeouts) {
+  HttpServerSettings settings = Settings();
+  settings.read_timeout = 200ms;
+  settings.idle_timeout = 200ms;
+  StartServer(std::move(settings));
+  auto waiter = Connect(As("engine"));
+  ASSERT_NE(waiter, nullptr);
+  auto parked = std::async(std::launch::async, [&] { return waiter->Send("GET", "/v1/wait"); });
+  ASSERT_EQ(parked.wait_for(700ms), std::future_status::timeout);
+  notifier_.Notify("t");
+  auto response = parked.get();
+  ASSERT_TRUE(response.ok()) << response.error().ToString();
+  EXPECT_EQ(response->body, "changed");
 }
 
 TEST_F(HttpServerTest, ParkedRequest_IsAnsweredAtOnce_OnStop) {

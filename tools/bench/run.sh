@@ -14,7 +14,7 @@
 #  1. builds kmsd and the bench programs in $WEFTKIT_BUILD_DIR (default build-bench,
 #     RelWithDebInfo);
 #  2. creates a throw-away SoftHSM token, PKI and state (tools/kms-dev-up.sh), starts kmsd with
-#     its default threads (2 I/O, 4 workers) and nginx (2 workers: kmsd's I/O thread count) with
+#     its default threads (2 I/O, 16 workers) and nginx (2 workers: kmsd's I/O thread count) with
 #     the same certificate, key, cipher suites and groups, no session resumption on either side,
 #     serving a small static JSON body;
 #  3. measures the raw HSM rate in-process (bench/weftkit-bench-hsm, 1 and 2 threads), before
@@ -88,6 +88,12 @@ echo "== raw HSM baseline" >&2
 
 # ---- servers ----
 sed -i 's/^listen = .*/listen = 127.0.0.1:0\nport_file = port/' "$STATE/kmsd.conf"
+# The unwrap rate limits (docs/hardening.md) would answer the batch rows with 429: the benchmark
+# measures throughput, so they are off here.
+sed -i -e 's/^# unwrap_per_source_per_s = .*/unwrap_per_source_per_s = 0/' \
+  -e 's/^# unwrap_per_principal_per_s = .*/unwrap_per_principal_per_s = 0/' "$STATE/kmsd.conf"
+grep -q '^unwrap_per_principal_per_s = 0' "$STATE/kmsd.conf" ||
+  { echo "run.sh: cannot turn the unwrap rate limits off in kmsd.conf" >&2; exit 1; }
 "$BUILD/tools/kmsd" --config "$STATE/kmsd.conf" >"$STATE/kmsd.out" 2>"$STATE/kmsd.log" &
 KMSD_PID=$!
 for _ in $(seq 100); do [[ -s "$STATE/port" ]] && break; sleep 0.1; done
