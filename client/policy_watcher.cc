@@ -68,13 +68,22 @@ void PolicyWatcher::Start() {
 }
 
 void PolicyWatcher::Stop() {
+  std::thread thread;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
     if (in_flight_ != nullptr) in_flight_->Abort();
+    thread = std::move(thread_);
   }
   wake_.notify_all();
-  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  if (!thread.joinable()) return;
+  // Stop from a callback (against the contract) must not join its own thread: the loop ends
+  // by itself once the callback returns.
+  if (thread.get_id() == std::this_thread::get_id()) {
+    thread.detach();
+  } else {
+    thread.join();
+  }
 }
 
 bool PolicyWatcher::stopping() const {

@@ -20,7 +20,8 @@
 // new, higher version with old content, and is accepted like any other.
 //
 // Thread safety: every method may be called from any thread. Callbacks run on the thread that
-// fetched the bundle (the watcher's own thread once Start was called) and must not call Stop.
+// fetched or offered the bundle (the watcher's own thread once Start was called), one at a time;
+// they may read Current and Decide, and must not call Refresh, Offer or Stop.
 #pragma once
 
 #include <atomic>

@@ -170,14 +170,15 @@ TEST_F(KmsctlPolicyTest, FetchAndVerify_AcceptGenuineBundles_AndRefuseTheRestWit
 
   // Another scope, pinned keys that are (not) the server's, a scope that is not one.
   EXPECT_EQ(Kmsctl("engine", {"policy", "verify", "cluster/other", "--file", b2}).exit_code, 7);
-  auto anonymous = kmsd_->Client("");
-  test::HttpResponse keys = Call(*anonymous, "GET", "/v1/policy/keys");
-  std::filesystem::path pinned = WriteFile("keys.json", keys.body);
-  EXPECT_EQ(Kmsctl("engine",
-                   {"policy", "verify", "cluster/prod", "--file", b2, "--keys", pinned.string()})
+  std::string pinned = (work_ / "keys.json").string();
+  KmsctlRun keys = Kmsctl("engine", {"policy", "keys", "--out", pinned, "--json"});
+  ASSERT_EQ(keys.exit_code, 0) << keys.err;
+  EXPECT_EQ(keys.Json(), json::parse(ReadText(pinned)));
+  EXPECT_EQ(keys.Json()["keys"][0]["kid"], from_file.Json()["kid"]);
+  EXPECT_EQ(Kmsctl("engine", {"policy", "verify", "cluster/prod", "--file", b2, "--keys", pinned})
                 .exit_code,
             0);
-  json foreign = json::parse(keys.body);
+  json foreign = keys.Json();
   foreign["keys"] = json::array();
   std::filesystem::path empty = WriteFile("no-keys.json", foreign.dump());
   KmsctlRun unknown_kid = Kmsctl(
@@ -220,7 +221,7 @@ TEST_F(KmsctlPolicyTest, CheckLocal_EqualsTheServer_AndFleetListsReporters) {
 
 TEST_F(KmsctlPolicyTest, Help_DescribesEveryPolicyCommand) {
   for (const char* command : {"scopes", "history", "show", "publish", "diff", "rollback", "fetch",
-                              "verify", "check", "fleet"}) {
+                              "verify", "check", "keys", "fleet"}) {
     KmsctlRun help = Kmsctl(std::vector<std::string>{"policy", command, "--help"});
     EXPECT_EQ(help.exit_code, 0) << command;
     EXPECT_NE(help.out.find(std::string("kmsctl policy ") + command), std::string::npos)

@@ -235,6 +235,21 @@ Result<int> Check(Invocation& call) {
   return kExitOk;
 }
 
+Result<int> Keys(Invocation& call) {
+  WK_ASSIGN_OR_RETURN(json keys, Get(call, "/v1/policy/keys"));
+  // Only a set the verifier accepts is worth pinning.
+  Result<policy_store::PolicyBundleVerifier> usable =
+      policy_store::PolicyBundleVerifier::FromJwkSet(keys);
+  if (!usable.ok()) return usable.error();
+  if (auto file = call.args.Get("out")) {
+    std::ofstream out(*file, std::ios::trunc);
+    out << keys.dump(2) << "\n";
+    if (!out) return UsageError("cannot write " + *file);
+  }
+  call.out.Table(keys, "keys", {{"KID", "kid"}, {"ALG", "alg"}, {"CRV", "crv"}});
+  return kExitOk;
+}
+
 Result<int> Fleet(Invocation& call) {
   WK_ASSIGN_OR_RETURN(std::string path, ScopePath(call.args.positional()[0]));
   WK_ASSIGN_OR_RETURN(json fleet, Get(call, path + "/fleet"));
@@ -355,6 +370,16 @@ std::vector<Command> PolicyCommands() {
        1,
        1,
        Check},
+      {{"policy", "keys"},
+       "[--out FILE]",
+       "The keys policy bundles are signed with (a JWK set), to pin in engines",
+       "With --out FILE the set is also written to FILE, for PolicyWatcherOptions::pinned_jwk_set\n"
+       "and `policy verify --keys FILE`. Each kid is its key's RFC 7638 thumbprint.",
+       {"out"},
+       {},
+       0,
+       0,
+       Keys},
       {{"policy", "fleet"},
        "KIND/NAME",
        "What each engine reports enforcing, and who is behind or stale",
