@@ -214,8 +214,9 @@ Result<int> Check(Invocation& call) {
                                       {"action", "action"},
                                       {"resource", "resource"}}) {
     auto value = call.args.Get(option);
-    if (!value)
+    if (!value) {
       return UsageError("--principal, --database-type, --action and --resource are required");
+    }
     request[field] = *value;
   }
   if (!call.args.Has("local")) {
