@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <fstream>
+#include <iostream>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -173,6 +174,7 @@ TEST_F(PolicyWatcherTest, LongPoll_IsWokenByPublish_WithinMilliseconds) {
   ASSERT_TRUE(events.WaitForVersion(2));
   auto latency = std::chrono::duration_cast<milliseconds>(Clock::now() - published);
   EXPECT_LT(latency.count(), 2000);
+  std::cout << "publish response to watcher update: " << latency.count() << " ms\n";
   EXPECT_EQ(watcher->Current()->version, 2);
   EXPECT_EQ(watcher->stats().not_modified, 0u);  // woken by the publish, not by the timeout
   EXPECT_EQ(watcher->stats().failures, 0u);
@@ -193,6 +195,7 @@ TEST_F(PolicyWatcherTest, Stop_EndsParkedLongPollPromptly) {
   watcher->Stop();
   auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - asked);
   EXPECT_LT(took.count(), 500);
+  std::cout << "Stop during a parked long poll: " << took.count() << " ms\n";
   EXPECT_EQ(watcher->Current()->version, 1);  // still answers with what it holds
 }
 
@@ -207,7 +210,9 @@ TEST_F(PolicyWatcherTest, Offer_RefusesTamperedBundles_AndKeepsTheLastGoodOne) {
   std::size_t second_dot = jws.find('.', first_dot + 1);
 
   std::vector<json> tampered;
-  for (std::size_t at : {first_dot / 2, first_dot + 10, (first_dot + second_dot) / 2,
+  // The header's first character (a flip inside its kid would name an unknown key instead),
+  // two in the payload, two in the signature.
+  for (std::size_t at : {std::size_t{0}, first_dot + 10, (first_dot + second_dot) / 2,
                          second_dot + 5, jws.size() - 20}) {
     json copy = good;
     copy["signature"] = FlipChar(jws, at);

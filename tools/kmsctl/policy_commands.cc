@@ -349,7 +349,8 @@ std::vector<Command> PolicyCommands() {
        1,
        Fetch},
       {{"policy", "verify"},
-       "KIND/NAME [--file BUNDLE.json] [--keys JWKS.json] [--min-version N] [--state FILE]",
+       "KIND/NAME [--file BUNDLE.json | --version N] [--keys JWKS.json] [--min-version N] "
+       "[--state FILE]",
        "Verify a bundle file, or the live bundle, as an engine would",
        "Runs the checks of `policy fetch` on --file (a bundle as served, e.g. saved with\n"
        "`policy fetch --out`) or, without it, on the current bundle (or --version N).\n"
