@@ -19,6 +19,9 @@ Error Cancelled() {
   return Error(ErrorKind::kUnavailable, "client_cancelled", "the watcher is stopping");
 }
 
+// The least time between two long polls that found the bundle unchanged.
+constexpr std::chrono::seconds kMinPollInterval{1};
+
 // Whether a refused bundle named a key the watcher may not have fetched yet.
 bool UnknownKid(const Error& error) { return error.code() == "bundle_unknown_kid"; }
 
@@ -116,14 +119,22 @@ void PolicyWatcher::Run() {
   int failed_in_a_row = 0;
   while (!stopping()) {
     // Until a bundle is held there is no ETag to wait on: the first request answers at once.
-    std::chrono::seconds wait = Current() ? options_.wait : std::chrono::seconds(0);
+    std::shared_ptr<const PolicySnapshot> held = Current();
+    std::chrono::seconds wait = held ? options_.wait : std::chrono::seconds(0);
+    auto asked = std::chrono::steady_clock::now();
     Result<std::shared_ptr<const PolicySnapshot>> polled = Poll(connection, wait, true);
+
+    std::unique_lock<std::mutex> lock(mutex_);
     if (polled.ok()) {
       failed_in_a_row = 0;
+      // An unchanged answer that came back early (wait = 0, a proxy that drops Prefer) must not
+      // turn this loop into a busy one.
+      if (*polled == held) {
+        wake_.wait_until(lock, asked + kMinPollInterval, [this] { return stopping_; });
+      }
       continue;
     }
     // A refused bundle comes back at once on the next request too, so every failure backs off.
-    std::unique_lock<std::mutex> lock(mutex_);
     std::chrono::milliseconds delay = backoff.DelayBefore(++failed_in_a_row, retry_after_);
     retry_after_.reset();
     wake_.wait_for(lock, delay, [this] { return stopping_; });
@@ -161,8 +172,9 @@ Result<HttpResponse> PolicyWatcher::Exchange(std::unique_ptr<TlsConnection>& con
   HttpRequest request{"GET", bundle_path_, {}, ""};
   if (std::shared_ptr<const PolicySnapshot> held = Current()) {
     request.headers.emplace_back("If-None-Match", held->etag);
-    if (wait.count() > 0)
+    if (wait.count() > 0) {
       request.headers.emplace_back("Prefer", "wait=" + std::to_string(wait.count()));
+    }
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -54,7 +54,8 @@ struct PolicyWatcherOptions {
   // A floor from configuration, e.g. the version the engine was deployed with.
   std::int64_t min_version = 0;
 
-  // How long each long poll may wait (kmsd caps it at policy.max_wait_s).
+  // How long each long poll may wait (kmsd caps it at policy.max_wait_s); 0 turns long polling
+  // off, and the watcher then asks once a second.
   std::chrono::seconds wait{300};
   std::chrono::seconds max_clock_skew{300};
   std::optional<std::chrono::seconds> max_age;  // refuse bundles older than this
@@ -102,11 +103,14 @@ class PolicyWatcher {
   Result<std::shared_ptr<const PolicySnapshot>> Offer(const nlohmann::json& served);
 
   // Starts the long-polling thread (a second call does nothing). Failures are reported to
-  // on_error and retried with the client's backoff (full jitter, Retry-After honoured).
+  // on_error and retried with the client's backoff (full jitter, Retry-After honoured). Polls
+  // that find the bundle unchanged start at least one second apart, even if the server answers
+  // them at once.
   void Start();
 
   // Ends the thread: a long poll in progress is cut by shutting its socket down, a backoff wait
-  // is woken, so Stop returns within milliseconds. Start may not be called again.
+  // is woken, so Stop returns within milliseconds (a TCP connect in progress is not cut; it
+  // ends within the client's io_timeout). Start may not be called again.
   void Stop();
 
   // The bundle in force, or null before the first one was accepted.

@@ -199,6 +199,22 @@ TEST_F(PolicyWatcherTest, Stop_EndsParkedLongPollPromptly) {
   EXPECT_EQ(watcher->Current()->version, 1);  // still answers with what it holds
 }
 
+TEST_F(PolicyWatcherTest, Poll_WithoutWait_AsksOnceASecond_NotInABusyLoop) {
+  Publish(Document("sales.*"), 0);
+  Events events;
+  PolicyWatcherOptions options = Options(&events);
+  options.wait = std::chrono::seconds(0);  // every answer is an immediate 304
+  auto watcher = Watch(options);
+  watcher->Start();
+  ASSERT_TRUE(events.WaitForVersion(1));
+  std::this_thread::sleep_for(milliseconds(2500));
+  watcher->Stop();
+  PolicyWatcherStats stats = watcher->stats();
+  EXPECT_GE(stats.not_modified, 1u);
+  EXPECT_LE(stats.not_modified, 4u);  // about one per second, not thousands
+  EXPECT_EQ(stats.failures, 0u);
+}
+
 TEST_F(PolicyWatcherTest, Offer_RefusesTamperedBundles_AndKeepsTheLastGoodOne) {
   Publish(Document("sales.*"), 0);
   Events events;
