@@ -199,6 +199,18 @@ Result<HttpResponse> KmsClient::SendOnce(const HttpRequest& request) {
   return response;
 }
 
+Result<std::unique_ptr<TlsConnection>> KmsClient::OpenDedicatedConnection() {
+  return TlsConnection::Connect(*context_, options_.host, options_.port, options_.io_timeout);
+}
+
+Result<HttpResponse> KmsClient::SendOn(TlsConnection& connection, HttpRequest request) {
+  AddAuthorization(request);
+  attempts_.fetch_add(1);
+  Result<HttpResponse> response = connection.RoundTrip(request);
+  for (auto& [name, value] : request.headers) OPENSSL_cleanse(value.data(), value.size());
+  return response;
+}
+
 Result<HttpResponse> KmsClient::Send(HttpRequest request, Retry retry) {
   AddAuthorization(request);
   Backoff backoff(options_.retry);

@@ -147,6 +147,20 @@ class KmsClient {
   Result<HttpResponse> CallRaw(const std::string& method, const std::string& path,
                                const nlohmann::json& body, Retry retry);
 
+  // --- Long polls (policy_watcher.h) ---------------------------------------------------------
+
+  // A new TLS connection to kmsd, verified like every other (CA, host name, pins), that is never
+  // pooled: its owner may give it a longer read timeout and Abort it from another thread.
+  Result<std::unique_ptr<TlsConnection>> OpenDedicatedConnection();
+
+  // Sends `request` with this client's credentials on `connection` and returns the response of
+  // any status. Never retried: a long-polling loop decides itself when to try again.
+  Result<HttpResponse> SendOn(TlsConnection& connection, HttpRequest request);
+
+  // The retry policy and I/O timeout this client was made with, for loops of their own.
+  const RetryPolicy& retry_policy() const { return options_.retry; }
+  std::chrono::milliseconds io_timeout() const { return options_.io_timeout; }
+
   ClientStats stats() const;
   DekCache& cache() { return cache_; }
 

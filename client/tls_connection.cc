@@ -189,6 +189,16 @@ bool TlsConnection::Reusable() {
   return !broken_;
 }
 
+Status TlsConnection::SetReadTimeout(std::chrono::milliseconds timeout) {
+  timeval tv{.tv_sec = timeout.count() / 1000, .tv_usec = (timeout.count() % 1000) * 1000};
+  if (::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
+    return ConnectFailed("cannot set the read timeout");
+  }
+  return OkStatus();
+}
+
+void TlsConnection::Abort() { ::shutdown(fd_, SHUT_RDWR); }
+
 Result<SecretBytes> TlsConnection::TlsExporter() const {
   static constexpr char kLabel[] = "EXPORTER-Channel-Binding";
   SecretBytes out(32);

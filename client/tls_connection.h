@@ -44,6 +44,15 @@ class TlsConnection {
   // blocking) the server has closed its side while the connection sat idle.
   bool Reusable();
 
+  // Lets each later read wait up to `timeout` (a long poll outlasts the usual io_timeout).
+  // Fails with client_connect_failed if the socket refuses the setting.
+  Status SetReadTimeout(std::chrono::milliseconds timeout);
+
+  // Shuts the socket down in both directions, so that a RoundTrip blocked on another thread
+  // returns at once with client_connection_lost. The only member that may be called while
+  // another thread is inside RoundTrip: it touches the descriptor, never the SSL object.
+  void Abort();
+
   // RFC 9266 tls-exporter channel binding: 32 bytes exported with the label
   // "EXPORTER-Channel-Binding" and no context. Fails if OpenSSL cannot export.
   Result<SecretBytes> TlsExporter() const;

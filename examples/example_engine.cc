@@ -6,7 +6,8 @@
 //             DIR/deks.jsonl; then unwrap every DEK in one batch and (re)write every page
 //     read    unwrap every DEK in one batch, read and check every page
 //
-// Options: --key-name NAME (default orders), --files N (default 3), --pages N (default 16).
+// Options: --key-name NAME (default orders), --files N (default 3), --pages N (default 16),
+// --policy-scope KIND/NAME (fetch and verify that scope's policy bundle and log its version).
 // Exit codes: 0 ok, 1 usage, 2 a KMS call failed, 3 a page failed its integrity check.
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +17,7 @@
 #include <string>
 
 #include "client/kms_client.h"
+#include "client/policy_watcher.h"
 #include "examples/dek_store.h"
 #include "examples/page_file.h"
 
@@ -28,13 +30,15 @@ struct Settings {
   std::string key_name = "orders";
   int files = 3;
   int pages = 16;
+  std::string policy_scope;
   std::string command;
 };
 
 int Usage(const std::string& why) {
   std::cerr << "weftkit-example-engine: " << why
             << "\nusage: weftkit-example-engine --server URL --ca FILE --cert FILE --key FILE "
-               "--dir DIR [--key-name NAME] [--files N] [--pages N] write|read\n";
+               "--dir DIR [--key-name NAME] [--files N] [--pages N] [--policy-scope KIND/NAME] "
+               "write|read\n";
   return 1;
 }
 
@@ -54,6 +58,7 @@ bool ParseSettings(int argc, char** argv, Settings& settings, std::string& why) 
   settings.client.key_file = options["key"];
   settings.dir = options["dir"];
   if (options.count("key-name")) settings.key_name = options["key-name"];
+  if (options.count("policy-scope")) settings.policy_scope = options["policy-scope"];
   if (options.count("files")) settings.files = std::atoi(options["files"].c_str());
   if (options.count("pages")) settings.pages = std::atoi(options["pages"].c_str());
   why = !url.ok()                                  ? url.error().detail()
@@ -109,9 +114,26 @@ Result<std::vector<std::unique_ptr<PageFile>>> OpenFiles(client::KmsClient& kms,
   return files;
 }
 
+// Fetches and verifies the policy bundle of `scope` once, and logs the version a real engine
+// would enforce (a real engine keeps the watcher running and asks it for every decision).
+void LogPolicy(client::KmsClient& kms, const std::string& scope) {
+  client::PolicyWatcherOptions options;
+  options.scope = scope;
+  auto watcher = client::PolicyWatcher::Create(kms, options);
+  auto bundle = watcher.ok() ? (*watcher)->Refresh() : watcher.error();
+  if (!bundle.ok()) {
+    std::cerr << "weftkit-example-engine: no policy for " << scope << ": " << bundle.error().code()
+              << "\n";
+    return;
+  }
+  std::cerr << "weftkit-example-engine: enforcing policy " << scope << " version "
+            << (*bundle)->version << "\n";
+}
+
 int Run(const Settings& settings) {
   auto kms = client::KmsClient::Create(settings.client);
   if (!kms.ok()) return Usage(kms.error().detail());
+  if (!settings.policy_scope.empty()) LogPolicy(**kms, settings.policy_scope);
   std::filesystem::create_directories(settings.dir);
   auto files = OpenFiles(**kms, settings);
   if (!files.ok()) {

@@ -82,6 +82,19 @@ TEST(ExitCodesTest, ExitCodeFor_FollowsTheDocumentedTable) {
   EXPECT_EQ(ExitCodeFor(Error(ErrorKind::kResourceExhausted, "account_locked", "")), kExitAuth);
 }
 
+TEST(ExitCodesTest, ExitCodeFor_RefusedPolicyBundle_IsVerificationFailure) {
+  for (const char* code : {"bundle_rollback", "bundle_not_yet_valid", "bundle_policy_invalid"}) {
+    EXPECT_EQ(ExitCodeFor(Error(ErrorKind::kFailedPrecondition, code, "")), kExitVerification)
+        << code;
+  }
+  EXPECT_EQ(ExitCodeFor(Error(ErrorKind::kDataLoss, "bundle_signature_invalid", "")),
+            kExitVerification);
+  EXPECT_EQ(ExitCodeFor(Error(ErrorKind::kInvalidArgument, "jwk_set_invalid", "")),
+            kExitVerification);
+  EXPECT_EQ(ExitCodeFor(Error(ErrorKind::kFailedPrecondition, "policy_state_invalid", "")),
+            kExitUsage);
+}
+
 TEST(BulkRewrapTest, KeyNameInEnvelope_ReadsTheNameField) {
   std::string bytes = std::string("WK\x01\x01\x00\x00\x00\x01", 8) + "\x06" + "orders" +
                       std::string(12 + 2 + 32 + 16, '\0');

@@ -10,13 +10,16 @@ namespace weftkit::kmsctl {
 ExitCode ExitCodeFor(const Error& error) {
   using client::ServerError;
   const std::string& code = error.code();
-  if (code == "usage" || code == client::kInvalidOption) return kExitUsage;
+  if (code == "usage" || code == client::kInvalidOption || code == "policy_state_invalid") {
+    return kExitUsage;
+  }
   if (code == client::kPinMismatch || code == client::kScramServerSignature ||
       code == "client_scram" || code == "auth_throttled" || code == "account_locked") {
     return kExitAuth;
   }
   if (client::ServerErrorOf(error) == ServerError::kEnvelopeAuthenticationFailed ||
-      code.ends_with("verification_failed")) {
+      code.ends_with("verification_failed") || code.starts_with("bundle_") ||
+      code == "jwk_set_invalid") {
     return kExitVerification;
   }
   static const std::map<ErrorKind, ExitCode> by_kind = {
