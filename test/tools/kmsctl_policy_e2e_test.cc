@@ -219,9 +219,28 @@ TEST_F(KmsctlPolicyTest, CheckLocal_EqualsTheServer_AndFleetListsReporters) {
   EXPECT_NE(table.out.find("orders-1"), std::string::npos) << table.out;
 }
 
+TEST_F(KmsctlPolicyTest, RotateKey_NewKeySigns_AndTheOldBundleStillVerifies) {
+  ASSERT_EQ(Publish(Document("sales.*")).exit_code, 0);
+  std::string b1 = (work_ / "b1.json").string();
+  ASSERT_EQ(Kmsctl("engine", {"policy", "fetch", "cluster/prod", "--out", b1}).exit_code, 0);
+
+  EXPECT_EQ(Kmsctl("officer", {"policy", "rotate-key"}).exit_code, 3);
+  KmsctlRun rotated = Kmsctl("admin", {"policy", "rotate-key", "--json"});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.err;
+  ASSERT_EQ(rotated.Json()["keys"].size(), 2u) << rotated.out;
+  const json new_kid = rotated.Json()["active_kid"];
+  EXPECT_EQ(rotated.Json()["keys"][1]["kid"], new_kid);
+
+  ASSERT_EQ(Publish(Document("hr.*")).exit_code, 0);
+  KmsctlRun live = Kmsctl("engine", {"policy", "verify", "cluster/prod", "--json"});
+  ASSERT_EQ(live.exit_code, 0) << live.err;
+  EXPECT_EQ(live.Json()["kid"], new_kid) << live.out;
+  EXPECT_EQ(Kmsctl("engine", {"policy", "verify", "cluster/prod", "--file", b1}).exit_code, 0);
+}
+
 TEST_F(KmsctlPolicyTest, Help_DescribesEveryPolicyCommand) {
   for (const char* command : {"scopes", "history", "show", "publish", "diff", "rollback", "fetch",
-                              "verify", "check", "keys", "fleet"}) {
+                              "verify", "check", "keys", "rotate-key", "fleet"}) {
     KmsctlRun help = Kmsctl(std::vector<std::string>{"policy", command, "--help"});
     EXPECT_EQ(help.exit_code, 0) << command;
     EXPECT_NE(help.out.find(std::string("kmsctl policy ") + command), std::string::npos)

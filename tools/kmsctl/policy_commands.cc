@@ -251,6 +251,14 @@ Result<int> Keys(Invocation& call) {
   return kExitOk;
 }
 
+// A new bundle signing key signs from now on; the table shows every key, the active one last.
+Result<int> RotateKey(Invocation& call) {
+  WK_ASSIGN_OR_RETURN(client::CallResult result,
+                      call.client.Call("POST", "/v1/policy/keys/rotate", nullptr, Retry::kNever));
+  call.out.Table(result.body, "keys", {{"KID", "kid"}, {"ALG", "alg"}, {"CRV", "crv"}});
+  return kExitOk;
+}
+
 Result<int> Fleet(Invocation& call) {
   WK_ASSIGN_OR_RETURN(std::string path, ScopePath(call.args.positional()[0]));
   WK_ASSIGN_OR_RETURN(json fleet, Get(call, path + "/fleet"));
@@ -382,6 +390,16 @@ std::vector<Command> PolicyCommands() {
        0,
        0,
        Keys},
+      {{"policy", "rotate-key"},
+       "",
+       "Rotate the bundle signing key (earlier bundles keep verifying)",
+       "A new HSM key signs every bundle published from now on; earlier keys stay in the JWK set.\n"
+       "Engines that pin keys need the new set (`policy keys --out FILE`) before the next publish.",
+       {},
+       {},
+       0,
+       0,
+       RotateKey},
       {{"policy", "fleet"},
        "KIND/NAME",
        "What each engine reports enforcing, and who is behind or stale",
