@@ -20,6 +20,7 @@ namespace {
 constexpr std::array<std::uint8_t, 8> kMagic = {'W', 'K', 'A', 'U', 'D', 'A', 'R', 'C'};
 constexpr std::uint8_t kCompressionZlib = 1;
 constexpr std::size_t kMaxCanonicalBytes = 1 << 20;
+constexpr std::uint64_t kMaxDeflateRatio = 1100;
 constexpr std::string_view kNamePrefix = "audit-";
 constexpr std::string_view kNameSuffix = ".wkar";
 constexpr std::size_t kNameDigits = 20;
@@ -172,6 +173,11 @@ Result<Header> ReadHeader(std::span<const std::uint8_t> file) {
   if (compressed != file.size() - kArchiveHeaderBytes - kArchiveDigestBytes) {
     return Corrupt("the file is " + std::to_string(file.size()) +
                    " bytes, not what its header states (truncated or extended)");
+  }
+  // Deflate expands at most about 1032:1; a larger stated length is a lie that would only make
+  // the reader allocate.
+  if (header.payload_bytes > (compressed + 1) * kMaxDeflateRatio) {
+    return Corrupt("the stated payload length is beyond what the compressed bytes can hold");
   }
   header.compressed = file.subspan(kArchiveHeaderBytes, static_cast<std::size_t>(compressed));
   return header;
