@@ -76,7 +76,9 @@ class RetentionTest : public ::testing::Test {
   void Append(int count, int every = 10) {
     for (int i = 0; i < count; ++i) {
       ASSERT_TRUE(log_->Record(SampleEntry(next_sample_++)).ok());
-      if ((i + 1) % every == 0) ASSERT_TRUE(checkpointer_->CreateNow().ok());
+      if ((i + 1) % every == 0) {
+        ASSERT_TRUE(checkpointer_->CreateNow().ok());
+      }
     }
   }
 

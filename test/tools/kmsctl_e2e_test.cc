@@ -394,7 +394,7 @@ class KmsctlRetentionTest : public KmsctlTest {
 TEST_F(KmsctlRetentionTest, Audit_VerifyAcrossArchives_AndArchivedPositionsAreRefused) {
   CreateKey("orders");
   for (int i = 0; i < 4; ++i) {
-    ASSERT_EQ(Call(*officer_, "POST", "/v1/keys/orders/rotate").status, 200);
+    ASSERT_EQ(Call(*officer_, "POST", "/v1/keys/orders/rotate", json::object()).status, 200);
   }
   // The archiver runs every second; wait (bounded) until entry 0 has left the database.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
