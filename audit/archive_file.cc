@@ -328,8 +328,8 @@ std::string ArchiveFileName(std::uint64_t first_index, std::uint64_t end_index) 
 }
 
 std::optional<ArchiveRange> ParseArchiveFileName(std::string_view name) {
-  constexpr std::size_t kLength = kNamePrefix.size() + kNameDigits + 1 + kNameDigits +
-                                  kNameSuffix.size();
+  constexpr std::size_t kLength =
+      kNamePrefix.size() + kNameDigits + 1 + kNameDigits + kNameSuffix.size();
   if (name.size() != kLength || !name.starts_with(kNamePrefix) || !name.ends_with(kNameSuffix) ||
       name[kNamePrefix.size() + kNameDigits] != '-') {
     return std::nullopt;

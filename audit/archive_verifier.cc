@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include "audit/archive_file.h"
 #include "audit/canonical_entry.h"
@@ -151,6 +152,20 @@ void NameFile(VerificationReport& report, const std::vector<ArchiveSummary>& arc
   }
 }
 
+// A checkpoint kept both live and in an archive is checked once.
+std::vector<Checkpoint> Distinct(std::vector<Checkpoint> checkpoints) {
+  auto key = [](const Checkpoint& c) {
+    return std::tie(c.tree_size, c.root, c.time_ms, c.kid, c.signature);
+  };
+  std::sort(checkpoints.begin(), checkpoints.end(),
+            [&](const Checkpoint& a, const Checkpoint& b) { return key(a) < key(b); });
+  checkpoints.erase(
+      std::unique(checkpoints.begin(), checkpoints.end(),
+                  [&](const Checkpoint& a, const Checkpoint& b) { return key(a) == key(b); }),
+      checkpoints.end());
+  return checkpoints;
+}
+
 }  // namespace
 
 Result<std::vector<fs::path>> ListArchiveFiles(const fs::path& directory) {
@@ -178,8 +193,7 @@ Result<VerificationReport> VerifyWithArchives(std::span<const fs::path> archives
     VerificationReport finding;
     Result<ArchiveSummary> summary = Summarize(path, finding);
     if (!summary.ok()) return finding;
-    checkpoints.insert(checkpoints.end(), summary->checkpoints.begin(),
-                       summary->checkpoints.end());
+    checkpoints.insert(checkpoints.end(), summary->checkpoints.begin(), summary->checkpoints.end());
     summaries.push_back(std::move(summary).value());
   }
   std::sort(summaries.begin(), summaries.end(),
@@ -188,25 +202,11 @@ Result<VerificationReport> VerifyWithArchives(std::span<const fs::path> archives
             });
   if (auto finding = CheckContinuity(summaries, live.first_index)) return *finding;
 
-  // A checkpoint kept both live and in an archive is checked once.
-  std::sort(checkpoints.begin(), checkpoints.end(), [](const Checkpoint& a, const Checkpoint& b) {
-    return std::tie(a.tree_size, a.root, a.time_ms, a.kid, a.signature) <
-           std::tie(b.tree_size, b.root, b.time_ms, b.kid, b.signature);
-  });
-  checkpoints.erase(std::unique(checkpoints.begin(), checkpoints.end(),
-                                [](const Checkpoint& a, const Checkpoint& b) {
-                                  return a.tree_size == b.tree_size && a.root == b.root &&
-                                         a.time_ms == b.time_ms && a.kid == b.kid &&
-                                         a.signature == b.signature;
-                                }),
-                    checkpoints.end());
-
   SpanningFetcher fetcher(summaries, live);
-  WK_ASSIGN_OR_RETURN(
-      VerificationReport report,
-      VerifyAuditLog([&](std::uint64_t first,
-                         std::size_t limit) { return fetcher.Fetch(first, limit); },
-                     checkpoints, keys, options));
+  WK_ASSIGN_OR_RETURN(VerificationReport report,
+                      VerifyAuditLog([&](std::uint64_t first,
+                                         std::size_t limit) { return fetcher.Fetch(first, limit); },
+                                     Distinct(std::move(checkpoints)), keys, options));
   if (report.ok()) {
     if (auto finding = CheckCompactRanges(summaries, fetcher.archived_leaves())) {
       return *finding;

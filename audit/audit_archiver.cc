@@ -200,19 +200,11 @@ Result<std::optional<std::uint64_t>> AuditArchiver::NextEnd(std::int64_t now_ms)
   return best;
 }
 
-Result<ArchiveRecord> AuditArchiver::Archive(std::uint64_t end, std::int64_t now_ms) {
-  std::uint64_t start = log_.LiveStart();
-  WK_ASSIGN_OR_RETURN(std::vector<Checkpoint> checkpoints, log_.store().AllCheckpoints());
-  bool at_checkpoint = end > start && std::any_of(checkpoints.begin(), checkpoints.end(),
-                                                  [&](const Checkpoint& c) {
-                                                    return c.tree_size == end;
-                                                  });
-  if (!at_checkpoint) {
-    return Error(ErrorKind::kFailedPrecondition, "audit_archive_not_at_checkpoint",
-                 "an archive ends at a signed checkpoint above " + std::to_string(start));
-  }
-
-  // Step 1: the rows as stored, checked against the tree.
+// Step 1: the rows of [start, end) as stored, checked against the tree, with what a verifier
+// needs to go on from `end`.
+Result<ArchiveContents> AuditArchiver::Contents(std::uint64_t start, std::uint64_t end,
+                                                std::span<const Checkpoint> checkpoints,
+                                                std::int64_t now_ms) {
   ArchiveContents contents;
   contents.first_index = start;
   contents.end_index = end;
@@ -228,24 +220,45 @@ Result<ArchiveRecord> AuditArchiver::Archive(std::uint64_t end, std::int64_t now
   for (const Checkpoint& c : checkpoints) {
     if (c.tree_size > start && c.tree_size <= end) contents.checkpoints.push_back(c);
   }
-  WK_ASSIGN_OR_RETURN(std::vector<std::uint8_t> bytes, EncodeArchive(contents));
+  return contents;
+}
 
-  // Steps 2 and 3: durable, then read back.
-  ArchiveRecord record{start, end, ArchiveFileName(start, end), {}, now_ms};
-  WK_ASSIGN_OR_RETURN(record.sha256, ArchiveDigest(bytes));
-  WK_ASSIGN_OR_RETURN(fs::path target, Resolve(record.file_name));
-  WK_ASSIGN_OR_RETURN(fs::path temp, Resolve("." + record.file_name + std::string(kTempSuffix)));
+// Steps 2 and 3: durable under its final name, then read back.
+Status AuditArchiver::WriteAndReadBack(const std::string& name,
+                                       std::span<const std::uint8_t> bytes) {
+  WK_ASSIGN_OR_RETURN(fs::path target, Resolve(name));
+  WK_ASSIGN_OR_RETURN(fs::path temp, Resolve("." + name + std::string(kTempSuffix)));
   WK_RETURN_IF_ERROR(WriteDurably(temp, target, bytes));
   WK_ASSIGN_OR_RETURN(std::vector<std::uint8_t> read_back, ReadArchiveBytes(target));
-  if (read_back != bytes || !DecodeArchive(read_back).ok()) {
+  if (!std::equal(read_back.begin(), read_back.end(), bytes.begin(), bytes.end()) ||
+      !DecodeArchive(read_back).ok()) {
     return Error(ErrorKind::kDataLoss, "audit_archive_readback",
                  "the archive read back from " + target.string() + " is not what was written");
   }
+  return OkStatus();
+}
+
+Result<ArchiveRecord> AuditArchiver::Archive(std::uint64_t end, std::int64_t now_ms) {
+  std::uint64_t start = log_.LiveStart();
+  WK_ASSIGN_OR_RETURN(std::vector<Checkpoint> checkpoints, log_.store().AllCheckpoints());
+  bool at_checkpoint =
+      end > start && std::any_of(checkpoints.begin(), checkpoints.end(),
+                                 [&](const Checkpoint& c) { return c.tree_size == end; });
+  if (!at_checkpoint) {
+    return Error(ErrorKind::kFailedPrecondition, "audit_archive_not_at_checkpoint",
+                 "an archive ends at a signed checkpoint above " + std::to_string(start));
+  }
+  WK_ASSIGN_OR_RETURN(ArchiveContents contents, Contents(start, end, checkpoints, now_ms));
+  WK_ASSIGN_OR_RETURN(std::vector<std::uint8_t> bytes, EncodeArchive(contents));
+  ArchiveRecord record{start, end, ArchiveFileName(start, end), {}, now_ms};
+  WK_ASSIGN_OR_RETURN(record.sha256, ArchiveDigest(bytes));
+  WK_RETURN_IF_ERROR(WriteAndReadBack(record.file_name, bytes));
 
   // Step 4: only now do the rows go.
+  WK_ASSIGN_OR_RETURN(std::vector<Hash> leaves, log_.LeafHashes(start, end));
   WK_RETURN_IF_ERROR(log_.store().RecordArchive(record, leaves));
   log_.NoteArchived(end);
-  log::Info("audit_archived", {{"path", target.string()},
+  log::Info("audit_archived", {{"path", PathOf(record).string()},
                                {"first_index", std::to_string(start)},
                                {"end_index", std::to_string(end)},
                                {"bytes", std::to_string(bytes.size())}});

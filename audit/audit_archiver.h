@@ -25,8 +25,11 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
+#include <string>
 #include <vector>
 
+#include "audit/archive_file.h"
 #include "audit/audit_log.h"
 #include "audit/sqlite_audit_store.h"
 #include "common/error.h"
@@ -72,6 +75,9 @@ class AuditArchiver {
   Status Recover();
   Result<std::optional<std::uint64_t>> NextEnd(std::int64_t now_ms);
   Result<ArchiveRecord> Archive(std::uint64_t end, std::int64_t now_ms);
+  Result<ArchiveContents> Contents(std::uint64_t start, std::uint64_t end,
+                                   std::span<const Checkpoint> checkpoints, std::int64_t now_ms);
+  Status WriteAndReadBack(const std::string& name, std::span<const std::uint8_t> bytes);
   Result<std::filesystem::path> Resolve(const std::string& name) const;
   Status RecordEntry(const ArchiveRecord& record);
 

@@ -119,7 +119,6 @@ Result<Hash> EntryLeafHash(const AuditEntry& entry) {
   return LeafHash(bytes);
 }
 
-
 Result<AuditEntry> ParseCanonicalBytes(std::span<const std::uint8_t> bytes) {
   CanonicalReader in(bytes);
   std::array<std::uint8_t, 4> magic{};
@@ -140,10 +139,9 @@ Result<AuditEntry> ParseCanonicalBytes(std::span<const std::uint8_t> bytes) {
   if (entry.index == 0 && previous != Hash{}) return BadCanonical("entry 0 has a previous hash");
   if (entry.index != 0) entry.previous_hash = HashToHex(previous);
 
-  for (std::string* text :
-       {&entry.request_id, &entry.principal, &entry.auth_method, &entry.peer, &entry.action,
-        &entry.resource, &entry.key_name, &entry.decision, &entry.rule, &entry.outcome,
-        &entry.error_code}) {
+  for (std::string* text : {&entry.request_id, &entry.principal, &entry.auth_method, &entry.peer,
+                            &entry.action, &entry.resource, &entry.key_name, &entry.decision,
+                            &entry.rule, &entry.outcome, &entry.error_code}) {
     if (!in.Text(*text)) return BadCanonical("a text field runs past the end");
   }
   std::optional<std::uint64_t> key_version;

@@ -326,9 +326,8 @@ Result<std::vector<SealedEntry>> SqliteAuditStore::ReadSealed(std::uint64_t firs
 }
 
 Result<std::uint64_t> SqliteAuditStore::LiveStart() const {
-  return reader_->WithConnection([&](Connection& c) -> Result<std::uint64_t> {
-    return LiveStartOn(c);
-  });
+  return reader_->WithConnection(
+      [&](Connection& c) -> Result<std::uint64_t> { return LiveStartOn(c); });
 }
 
 Result<std::vector<ArchiveRecord>> SqliteAuditStore::Archives() const {
@@ -345,8 +344,8 @@ Result<std::vector<ArchiveRecord>> SqliteAuditStore::Archives() const {
       record.first_index = static_cast<std::uint64_t>(query.ColumnInt64(0));
       record.end_index = static_cast<std::uint64_t>(query.ColumnInt64(1));
       record.file_name = query.ColumnText(2);
-      record.sha256 = HashFromHex(query.ColumnText(3)).ok() ? *HashFromHex(query.ColumnText(3))
-                                                            : Hash{};
+      record.sha256 =
+          HashFromHex(query.ColumnText(3)).ok() ? *HashFromHex(query.ColumnText(3)) : Hash{};
       record.created_ms = query.ColumnInt64(4);
       out.push_back(std::move(record));
     }

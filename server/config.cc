@@ -986,7 +986,8 @@ Status LoadRetention(const Settings& s, const Roots& roots, Config& config) {
   bool keeps = config.audit.keep_days || config.audit.keep_entries;
   if (entry == nullptr) {
     if (!keeps) return OkStatus();
-    return s.Fail(Problem::kMissing, config.audit.keep_days ? "audit.keep_days" : "audit.keep_entries",
+    return s.Fail(Problem::kMissing,
+                  config.audit.keep_days ? "audit.keep_days" : "audit.keep_entries",
                   "is set but audit.archive_directory is not; name the directory archives go to");
   }
   if (!keeps) {

@@ -96,7 +96,8 @@ void PrintReport(const audit::VerificationReport& report) {
   out["first_bad_index"] =
       report.first_bad_index ? nlohmann::ordered_json(*report.first_bad_index) : nullptr;
   out["detail"] = report.detail;
-  out["file"] = report.file.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(report.file);
+  out["file"] =
+      report.file.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(report.file);
   out["entries"] = report.entries;
   out["checkpoints_verified"] = report.checkpoints_verified;
   out["verified_tree_size"] = report.verified_tree_size;

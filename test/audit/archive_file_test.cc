@@ -185,8 +185,8 @@ TEST(CompactRangeTest, RootFromCompactRange_IsTheTreeRoot_ForEverySize) {
   std::vector<Hash> leaves;
   for (int n = 0; n <= 33; ++n) {
     EXPECT_EQ(RootFromCompactRange(CompactRange(leaves)), RootHash(leaves)) << n;
-    EXPECT_EQ(CompactRange(leaves).size(), static_cast<std::size_t>(std::popcount(
-                                               static_cast<unsigned>(n))));
+    EXPECT_EQ(CompactRange(leaves).size(),
+              static_cast<std::size_t>(std::popcount(static_cast<unsigned>(n))));
     leaves.push_back(LeafHash(std::to_string(n)));
   }
 }

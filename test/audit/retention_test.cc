@@ -104,11 +104,14 @@ class RetentionTest : public ::testing::Test {
     return report.ok() ? *report : VerificationReport{};
   }
 
-  std::vector<std::uint8_t> FileBytes(const fs::path& path) { return ReadArchiveBytes(path).value(); }
+  std::vector<std::uint8_t> FileBytes(const fs::path& path) {
+    return ReadArchiveBytes(path).value();
+  }
 
   void WriteBytes(const fs::path& path, std::span<const std::uint8_t> bytes) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
   }
 
   fs::path db_path() const { return token_->dir() / "audit.db"; }
@@ -144,8 +147,8 @@ TEST_F(RetentionTest, ArchiveUpTo_KeepsTheTreeRootsAndProofs_AndTheLogKeepsWorki
   std::vector<Hash> proof_after = log_->InclusionProofFor(3, 30).value();
   EXPECT_EQ(proof_after, proof_before);
   EXPECT_TRUE(VerifyInclusion(log_->LeafHashAt(3).value(), 3, 30, proof_after, root_at_30));
-  EXPECT_TRUE(VerifyConsistency(10, 30, root_at_10, root_at_30,
-                                log_->ConsistencyProofFor(10, 30).value()));
+  EXPECT_TRUE(
+      VerifyConsistency(10, 30, root_at_10, root_at_30, log_->ConsistencyProofFor(10, 30).value()));
 
   // Reading an archived position says so; live reads continue.
   Result<std::vector<AuditEntry>> archived = log_->Read(5, 10);

@@ -354,7 +354,6 @@ TEST_F(KmsctlTest, Audit_CheckpointTailVerifyExportAndReport) {
   EXPECT_EQ(Kmsctl("engine", {"audit", "verify"}).exit_code, 3);
 }
 
-
 // Retention through the real kmsd: the archiver moves the oldest entries into files while the
 // server runs; after a restart (without retention, so nothing moves while the test reads) the
 // archived positions are refused with a clear code, their proofs still verify, and
@@ -421,12 +420,14 @@ TEST_F(KmsctlRetentionTest, Audit_VerifyAcrossArchives_AndArchivedPositionsAreRe
       audit::DecodeArchive(audit::ReadArchiveBytes(files.front()).value()).value();
   json latest = Json(Call(*admin_, "GET", "/v1/audit/checkpoints/latest"));
   std::uint64_t size = latest["tree_size"];
-  json proof = Json(Call(*admin_, "GET", "/v1/audit/proofs/inclusion?index=0&tree_size=" +
-                                             std::to_string(size)));
+  json proof = Json(
+      Call(*admin_, "GET", "/v1/audit/proofs/inclusion?index=0&tree_size=" + std::to_string(size)));
   std::vector<audit::Hash> path;
-  for (const json& hex : proof["proof"]) path.push_back(audit::HashFromHex(hex.get<std::string>()).value());
-  EXPECT_TRUE(audit::VerifyInclusion(oldest.entries.at(0).leaf_hash, 0, size, path,
-                                     audit::HashFromHex(latest["root_hash"].get<std::string>()).value()));
+  for (const json& hex : proof["proof"])
+    path.push_back(audit::HashFromHex(hex.get<std::string>()).value());
+  EXPECT_TRUE(
+      audit::VerifyInclusion(oldest.entries.at(0).leaf_hash, 0, size, path,
+                             audit::HashFromHex(latest["root_hash"].get<std::string>()).value()));
 
   KmsctlRun verified =
       Kmsctl("admin", {"audit", "verify", "--archives", Archives().string(), "--json"});
@@ -441,10 +442,12 @@ TEST_F(KmsctlRetentionTest, Audit_VerifyAcrossArchives_AndArchivedPositionsAreRe
   // A copy of the archives with one byte of the oldest file flipped.
   std::filesystem::path copy = work_ / "archive-copy";
   std::filesystem::copy(Archives(), copy);
-  std::vector<std::uint8_t> bytes = audit::ReadArchiveBytes(copy / files.front().filename()).value();
+  std::vector<std::uint8_t> bytes =
+      audit::ReadArchiveBytes(copy / files.front().filename()).value();
   bytes[bytes.size() / 2] ^= 0x01;
   std::ofstream(copy / files.front().filename(), std::ios::binary | std::ios::trunc)
-      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
   KmsctlRun damaged = Kmsctl("admin", {"audit", "verify", "--archives", copy.string(), "--json"});
   EXPECT_EQ(damaged.exit_code, 7) << damaged.err << damaged.out;
   EXPECT_EQ(damaged.Json()["finding"], "archive_corrupt");
