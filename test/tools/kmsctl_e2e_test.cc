@@ -403,10 +403,10 @@ TEST_F(KmsctlRetentionTest, Audit_VerifyAcrossArchives_AndArchivedPositionsAreRe
   }
   RestartWithoutRetention();
 
-  HttpResponse archived = Call(*admin_, "GET", "/v1/audit/entries?start=0&limit=1");
+  test::HttpResponse archived = Call(*admin_, "GET", "/v1/audit/entries?start=0&limit=1");
   EXPECT_EQ(archived.status, 404);
   EXPECT_EQ(Code(archived), "audit_entry_archived");
-  HttpResponse exported = Call(*admin_, "GET", "/v1/audit/export?format=jsonl&from=0");
+  test::HttpResponse exported = Call(*admin_, "GET", "/v1/audit/export?format=jsonl&from=0");
   EXPECT_EQ(exported.status, 404);
   EXPECT_EQ(Code(exported), "audit_entry_archived");
   std::uint64_t first_live =

@@ -29,6 +29,12 @@ Result<json> GetJson(client::KmsClient& kms, const std::string& path) {
   return std::move(result.body);
 }
 
+// The log's head: {"tree_size", "first_index", "entries": []}. It asks from the largest index,
+// past any log, because a page from entry 0 is refused once retention has archived it.
+Result<json> GetHead(client::KmsClient& kms) {
+  return GetJson(kms, "/v1/audit/entries?start=18446744073709551615&limit=1");
+}
+
 Result<std::uint64_t> OptionalNumber(const Arguments& args, const std::string& name,
                                      std::uint64_t fallback) {
   auto text = args.Get(name);
@@ -40,7 +46,7 @@ Result<std::uint64_t> OptionalNumber(const Arguments& args, const std::string& n
 // audit tail [-n N] [--follow]: the last N entries, then (with --follow) new ones as they come.
 Result<int> Tail(Invocation& call) {
   WK_ASSIGN_OR_RETURN(std::uint64_t count, OptionalNumber(call.args, "lines", 20));
-  WK_ASSIGN_OR_RETURN(json head, GetJson(call.client, "/v1/audit/entries?start=0&limit=1"));
+  WK_ASSIGN_OR_RETURN(json head, GetHead(call.client));
   std::uint64_t size = head.value("tree_size", std::uint64_t{0});
   std::uint64_t start = size > count ? size - count : 0;
   WK_ASSIGN_OR_RETURN(
@@ -94,7 +100,7 @@ Result<int> Verify(Invocation& call) {
   WK_ASSIGN_OR_RETURN(json jwks, GetJson(call.client, "/v1/audit/keys"));
   WK_ASSIGN_OR_RETURN(audit::CheckpointKeys keys, audit::CheckpointKeysFromJwkSet(jwks));
   WK_ASSIGN_OR_RETURN(std::vector<audit::Checkpoint> checkpoints, AllCheckpoints(call.client));
-  WK_ASSIGN_OR_RETURN(json head, GetJson(call.client, "/v1/audit/entries?start=0&limit=1"));
+  WK_ASSIGN_OR_RETURN(json head, GetHead(call.client));
   // Every request, this command's own reads included, adds an entry: verify the log as it was
   // when the command started (and at least up to the newest checkpoint), or it would chase its
   // own tail.
@@ -143,12 +149,14 @@ Result<int> Verify(Invocation& call) {
 // audit export: every page of /v1/audit/export, following Audit-Next, to --out or stdout.
 Result<int> Export(Invocation& call) {
   std::string format = call.args.Get("format").value_or("jsonl");
-  WK_ASSIGN_OR_RETURN(std::uint64_t from, OptionalNumber(call.args, "from", 0));
+  WK_ASSIGN_OR_RETURN(json head, GetHead(call.client));
+  // By default from the oldest entry still live: older ones are in retention's archive files.
+  WK_ASSIGN_OR_RETURN(std::uint64_t from,
+                      OptionalNumber(call.args, "from", head.value("first_index", 0ULL)));
   std::string to = call.args.Get("to").value_or("");
   if (to.empty()) {
     // The export's own requests are audited too: stop at the log's size when the command
     // started, or it would keep finding the entries it caused.
-    WK_ASSIGN_OR_RETURN(json head, GetJson(call.client, "/v1/audit/entries?start=0&limit=1"));
     to = std::to_string(head.value("tree_size", std::uint64_t{0}));
   }
   std::ofstream file;
