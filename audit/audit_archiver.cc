@@ -149,16 +149,19 @@ Result<fs::path> AuditArchiver::Resolve(const std::string& name) const {
 }
 
 // Deletes leftovers of an interrupted pass: temporary files, and archive files that no record
-// names (their entries are still live, so nothing is lost), then appends the audit entry the
-// newest archive may lack.
+// names and whose entries are all still live (so nothing is lost); then appends the audit entry
+// the newest archive may lack. Any other file is left alone.
 Status AuditArchiver::Recover() {
   WK_ASSIGN_OR_RETURN(std::vector<ArchiveRecord> records, log_.store().Archives());
+  WK_ASSIGN_OR_RETURN(std::uint64_t live_start, log_.store().LiveStart());
   std::error_code error;
   for (const fs::directory_entry& item : fs::directory_iterator(directory_, error)) {
     std::string name = item.path().filename().string();
     bool recorded = std::any_of(records.begin(), records.end(),
                                 [&](const ArchiveRecord& r) { return r.file_name == name; });
-    if (recorded || (!IsTemporary(name) && !ParseArchiveFileName(name))) continue;
+    std::optional<ArchiveRange> range = ParseArchiveFileName(name);
+    bool leftover = IsTemporary(name) || (range && range->first_index >= live_start);
+    if (recorded || !leftover) continue;
     WK_ASSIGN_OR_RETURN(fs::path path, Resolve(name));
     log::Warning("audit_archive_leftover_removed", {{"path", path.string()}});
     if (!fs::remove(path, error) || error) return FileError("cannot remove", path);

@@ -393,5 +393,17 @@ TEST_F(RetentionTest, RunOnce_AppendsTheMissingEntry_AfterACrashBetweenTheDelete
   EXPECT_EQ(ListArchiveFiles(archive_dir()).value().size(), 1u);
 }
 
+TEST_F(RetentionTest, RunOnce_LeavesAloneFilesItCannotHaveLeftBehind) {
+  // An unrecorded file for entries that are already archived is no leftover of this log's
+  // archiver (those always start at the live log): it is not deleted.
+  ArchiveThreeFiles();
+  fs::path foreign = archive_dir() / ArchiveFileName(0, 5);
+  std::vector<std::uint8_t> bytes(64, 0x17);
+  WriteBytes(foreign, bytes);
+  ASSERT_TRUE(Archiver()->RunOnce(kNowMs).ok());
+  EXPECT_TRUE(fs::exists(foreign));
+  EXPECT_EQ(log_->store().Archives().value().size(), 3u);
+}
+
 }  // namespace
 }  // namespace weftkit::audit
