@@ -85,6 +85,8 @@ Result<Response> ListEntries(const AuditRouteDependencies& deps, const Request& 
   for (const audit::AuditEntry& entry : entries) listed.push_back(audit::EntryToJson(entry));
   nlohmann::ordered_json body;
   body["tree_size"] = size;
+  // Entries below it are in archive files (docs/audit.md, "Retention").
+  body["first_index"] = deps.log.LiveStart();
   body["entries"] = std::move(listed);
   Response response;
   response.body = body.dump();

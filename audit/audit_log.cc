@@ -14,6 +14,12 @@ Error Unavailable(const std::string& detail) {
   return Error(ErrorKind::kUnavailable, "audit_unavailable", detail);
 }
 
+Error Archived(std::uint64_t first, std::uint64_t live_start) {
+  return Error(ErrorKind::kNotFound, "audit_entry_archived",
+               "entry " + std::to_string(first) + " is archived; the live log starts at " +
+                   std::to_string(live_start));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<AuditLog>> AuditLog::Open(std::unique_ptr<SqliteAuditStore> store,
@@ -23,6 +29,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(std::unique_ptr<SqliteAuditStor
                  "the audit log needs a store, a positive max_batch and max_detached_queue");
   }
   WK_ASSIGN_OR_RETURN(SqliteAuditStore::LoadedTree tree, store->LoadTree());
+  WK_ASSIGN_OR_RETURN(std::uint64_t live_start, store->LiveStart());
   if (tree.inconsistent_entries > 0) {
     log::Error("audit_log_inconsistent",
                {{"path", store->path().string()},
@@ -30,14 +37,15 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(std::unique_ptr<SqliteAuditStor
                 {"first_index", std::to_string(*tree.first_inconsistent)}});
   }
   return std::unique_ptr<AuditLog>(
-      new AuditLog(std::move(store), options, std::move(tree.leaf_hashes)));
+      new AuditLog(std::move(store), options, std::move(tree.leaf_hashes), live_start));
 }
 
 AuditLog::AuditLog(std::unique_ptr<SqliteAuditStore> store, AuditLogOptions options,
-                   std::vector<Hash> leaves)
+                   std::vector<Hash> leaves, std::uint64_t live_start)
     : store_(std::move(store)),
       options_(options),
       leaves_(std::move(leaves)),
+      live_start_(live_start),
       writer_([this] { WriterLoop(); }) {}
 
 AuditLog::~AuditLog() {
@@ -161,10 +169,18 @@ Result<std::uint64_t> AuditLog::Size() const {
 Result<std::vector<AuditEntry>> AuditLog::Read(std::uint64_t first, std::size_t limit) const {
   // Bounded by the durable size, so a reader never sees rows of a group still being answered.
   WK_ASSIGN_OR_RETURN(std::uint64_t size, Size());
+  if (first < live_start_.load()) return Archived(first, live_start_.load());
   if (first >= size) return std::vector<AuditEntry>();
   std::size_t available = static_cast<std::size_t>(size - first);
   Result<std::vector<AuditEntry>> entries = store_->Read(first, std::min(limit, available));
   if (!entries.ok()) return Unavailable(entries.error().ToString());
+  // The archiver may have deleted the range between the check above and the read (the store
+  // knows before live_start_ does). A gap that no archive explains is returned as it is, for
+  // the verifier to report.
+  if (limit > 0 && (entries->empty() || entries->front().index != first)) {
+    Result<std::uint64_t> live_start = store_->LiveStart();
+    if (live_start.ok() && first < *live_start) return Archived(first, *live_start);
+  }
   return entries;
 }
 
@@ -211,6 +227,31 @@ Result<Hash> AuditLog::LeafHashAt(std::uint64_t index) const {
     return Error(ErrorKind::kNotFound, "audit_entry_not_found", "no entry at that index");
   }
   return leaves_[index];
+}
+
+Result<std::vector<Hash>> AuditLog::LeafHashes(std::uint64_t first, std::uint64_t end) const {
+  std::shared_lock<std::shared_mutex> lock(tree_mutex_);
+  if (first > end || end > leaves_.size()) {
+    return Error(ErrorKind::kInvalidArgument, "audit_bad_proof_request",
+                 "leaf range beyond the log");
+  }
+  return std::vector<Hash>(leaves_.begin() + static_cast<std::ptrdiff_t>(first),
+                           leaves_.begin() + static_cast<std::ptrdiff_t>(end));
+}
+
+Result<std::vector<Hash>> AuditLog::CompactRangeAt(std::uint64_t tree_size) const {
+  std::shared_lock<std::shared_mutex> lock(tree_mutex_);
+  if (tree_size > leaves_.size()) {
+    return Error(ErrorKind::kInvalidArgument, "audit_bad_proof_request",
+                 "tree size beyond the log");
+  }
+  return CompactRange(std::span(leaves_).first(tree_size));
+}
+
+void AuditLog::NoteArchived(std::uint64_t end) {
+  std::uint64_t current = live_start_.load();
+  while (end > current && !live_start_.compare_exchange_weak(current, end)) {
+  }
 }
 
 }  // namespace weftkit::audit

@@ -62,7 +62,8 @@ class AuditLog final : public AuditSink, public AuditReader {
   void RecordDetached(AuditEntry entry) override;
   bool Healthy() const override { return healthy_.load(); }
 
-  // AuditReader.
+  // AuditReader. Read fails with kNotFound "audit_entry_archived" when `first` is below
+  // LiveStart(): those entries are in archive files (docs/audit.md, "Retention").
   Result<std::uint64_t> Size() const override;
   Result<std::vector<AuditEntry>> Read(std::uint64_t first, std::size_t limit) const override;
   Result<std::uint64_t> WaitForSizeAbove(std::uint64_t size,
@@ -80,8 +81,18 @@ class AuditLog final : public AuditSink, public AuditReader {
   // Proofs over the durable entries, with merkle_tree.h's errors.
   Result<std::vector<Hash>> InclusionProofFor(std::uint64_t index, std::uint64_t tree_size) const;
   Result<std::vector<Hash>> ConsistencyProofFor(std::uint64_t first, std::uint64_t second) const;
-  // The leaf hash of durable entry `index`.
+  // The leaf hash of durable entry `index` (archived or live).
   Result<Hash> LeafHashAt(std::uint64_t index) const;
+  // The leaf hashes of entries [first, end); kInvalidArgument "audit_bad_proof_request" unless
+  // first <= end <= Size().
+  Result<std::vector<Hash>> LeafHashes(std::uint64_t first, std::uint64_t end) const;
+  // The Merkle compact range of the first `tree_size` entries, with RootAt's errors.
+  Result<std::vector<Hash>> CompactRangeAt(std::uint64_t tree_size) const;
+
+  // The first entry still in the database; entries below it are archived.
+  std::uint64_t LiveStart() const { return live_start_.load(); }
+  // Called by the archiver once the store has deleted the entries below `end`.
+  void NoteArchived(std::uint64_t end);
 
   SqliteAuditStore& store() { return *store_; }
 
@@ -95,7 +106,7 @@ class AuditLog final : public AuditSink, public AuditReader {
   };
 
   AuditLog(std::unique_ptr<SqliteAuditStore> store, AuditLogOptions options,
-           std::vector<Hash> leaves);
+           std::vector<Hash> leaves, std::uint64_t live_start);
 
   void Enqueue(Pending pending);
   void WriterLoop();
@@ -117,6 +128,7 @@ class AuditLog final : public AuditSink, public AuditReader {
   mutable std::mutex size_mutex_;
   mutable std::condition_variable size_grew_;
 
+  std::atomic<std::uint64_t> live_start_{0};
   std::atomic<bool> healthy_{true};
   std::atomic<bool> closed_{false};  // set once the writer has stopped
   std::thread writer_;               // last member: started once everything above exists

@@ -1,6 +1,9 @@
 #include "audit/canonical_entry.h"
 
+#include <algorithm>
 #include <array>
+#include <limits>
+#include <optional>
 #include <string>
 
 namespace weftkit::audit {
@@ -36,6 +39,55 @@ Result<Hash> PreviousHash(const AuditEntry& entry) {
   return previous;
 }
 
+Error BadCanonical(const std::string& detail) {
+  return Error(ErrorKind::kDataLoss, "audit_bad_canonical_entry", detail);
+}
+
+// Reads the canonical form front to back; every read checks the bytes left first.
+class CanonicalReader {
+ public:
+  explicit CanonicalReader(std::span<const std::uint8_t> bytes) : rest_(bytes) {}
+
+  bool Uint(int bytes, std::uint64_t& out) {
+    if (rest_.size() < static_cast<std::size_t>(bytes)) return false;
+    out = 0;
+    for (int i = 0; i < bytes; ++i) out = out << 8 | rest_[static_cast<std::size_t>(i)];
+    rest_ = rest_.subspan(static_cast<std::size_t>(bytes));
+    return true;
+  }
+
+  bool Raw(std::span<std::uint8_t> out) {
+    if (rest_.size() < out.size()) return false;
+    std::copy_n(rest_.begin(), out.size(), out.begin());
+    rest_ = rest_.subspan(out.size());
+    return true;
+  }
+
+  bool Text(std::string& out) {
+    std::uint64_t length = 0;
+    if (!Uint(4, length) || rest_.size() < length) return false;
+    out.assign(rest_.begin(), rest_.begin() + static_cast<std::ptrdiff_t>(length));
+    rest_ = rest_.subspan(static_cast<std::size_t>(length));
+    return true;
+  }
+
+  // A presence flag (0 or 1) and, when 1, an unsigned value of `bytes` bytes.
+  bool Optional(int bytes, std::optional<std::uint64_t>& out) {
+    std::uint64_t flag = 0;
+    if (!Uint(1, flag) || flag > 1) return false;
+    if (flag == 0) return true;
+    std::uint64_t value = 0;
+    if (!Uint(bytes, value)) return false;
+    out = value;
+    return true;
+  }
+
+  bool AtEnd() const { return rest_.empty(); }
+
+ private:
+  std::span<const std::uint8_t> rest_;
+};
+
 }  // namespace
 
 Result<std::vector<std::uint8_t>> CanonicalBytes(const AuditEntry& entry) {
@@ -65,6 +117,42 @@ Result<std::vector<std::uint8_t>> CanonicalBytes(const AuditEntry& entry) {
 Result<Hash> EntryLeafHash(const AuditEntry& entry) {
   WK_ASSIGN_OR_RETURN(std::vector<std::uint8_t> bytes, CanonicalBytes(entry));
   return LeafHash(bytes);
+}
+
+Result<AuditEntry> ParseCanonicalBytes(std::span<const std::uint8_t> bytes) {
+  CanonicalReader in(bytes);
+  std::array<std::uint8_t, 4> magic{};
+  if (!in.Raw(magic) || magic != kMagic) return BadCanonical("not a WKA1 canonical entry");
+
+  AuditEntry entry;
+  std::uint64_t time = 0;
+  std::uint64_t status = 0;
+  Hash previous{};
+  if (!in.Uint(8, entry.index) || !in.Uint(8, time) || !in.Uint(4, status) || !in.Raw(previous)) {
+    return BadCanonical("the fixed fields are truncated");
+  }
+  entry.time_ms = static_cast<std::int64_t>(time);
+  if (status > static_cast<std::uint64_t>(std::numeric_limits<int>::max())) {
+    return BadCanonical("the status does not fit");
+  }
+  entry.status = static_cast<int>(status);
+  if (entry.index == 0 && previous != Hash{}) return BadCanonical("entry 0 has a previous hash");
+  if (entry.index != 0) entry.previous_hash = HashToHex(previous);
+
+  for (std::string* text : {&entry.request_id, &entry.principal, &entry.auth_method, &entry.peer,
+                            &entry.action, &entry.resource, &entry.key_name, &entry.decision,
+                            &entry.rule, &entry.outcome, &entry.error_code}) {
+    if (!in.Text(*text)) return BadCanonical("a text field runs past the end");
+  }
+  std::optional<std::uint64_t> key_version;
+  std::optional<std::uint64_t> policy_version;
+  if (!in.Optional(4, key_version) || !in.Optional(8, policy_version)) {
+    return BadCanonical("a version field is malformed");
+  }
+  if (!in.AtEnd()) return BadCanonical("bytes follow the last field");
+  if (key_version) entry.key_version = static_cast<std::uint32_t>(*key_version);
+  entry.policy_version = policy_version;
+  return entry;
 }
 
 }  // namespace weftkit::audit

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "audit/audit_entry.h"
@@ -38,5 +39,11 @@ Result<std::vector<std::uint8_t>> CanonicalBytes(const AuditEntry& entry);
 
 // LeafHash(CanonicalBytes(entry)), with CanonicalBytes' errors.
 Result<Hash> EntryLeafHash(const AuditEntry& entry);
+
+// The entry whose canonical bytes are `bytes` (archives store entries in this form). Only bytes
+// that CanonicalBytes would produce are accepted: a wrong magic, a length running past the end,
+// a presence flag other than 0 or 1, trailing bytes, or a non-zero previous hash at index 0
+// fail with kDataLoss "audit_bad_canonical_entry".
+Result<AuditEntry> ParseCanonicalBytes(std::span<const std::uint8_t> bytes);
 
 }  // namespace weftkit::audit

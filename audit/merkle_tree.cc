@@ -106,6 +106,25 @@ Hash RootHash(std::span<const Hash> leaves) {
   return NodeHash(RootHash(leaves.first(k)), RootHash(leaves.subspan(k)));
 }
 
+std::vector<Hash> CompactRange(std::span<const Hash> leaves) {
+  std::vector<Hash> range;
+  while (!leaves.empty()) {
+    std::uint64_t subtree = std::bit_floor(static_cast<std::uint64_t>(leaves.size()));
+    range.push_back(RootHash(leaves.first(subtree)));
+    leaves = leaves.subspan(subtree);
+  }
+  return range;
+}
+
+Hash RootFromCompactRange(std::span<const Hash> range) {
+  if (range.empty()) return EmptyTreeHash();
+  // MTH splits at the largest power of two below the size, which is the first subtree: the
+  // root is node(r0, node(r1, ... node(rk-1, rk))).
+  Hash root = range.back();
+  for (std::size_t i = range.size() - 1; i-- > 0;) root = NodeHash(range[i], root);
+  return root;
+}
+
 Result<std::vector<Hash>> InclusionProof(std::span<const Hash> leaves, std::uint64_t index,
                                          std::uint64_t tree_size) {
   if (tree_size > leaves.size()) return BadProofRequest("tree size beyond the log");

@@ -44,6 +44,15 @@ Hash EmptyTreeHash();
 // MTH of the tree whose leaves have the hashes `leaves` (in order).
 Hash RootHash(std::span<const Hash> leaves);
 
+// The compact range of the first `leaves.size()` leaves: the roots of the largest complete
+// subtrees that cover them, left to right (one per set bit of the size, largest first). With it
+// alone the root of this tree, and of every tree that extends it with more leaves, can be
+// computed: RootFromCompactRange. Empty for no leaves.
+std::vector<Hash> CompactRange(std::span<const Hash> leaves);
+
+// The root of the tree whose compact range is `range` (EmptyTreeHash() for an empty range).
+Hash RootFromCompactRange(std::span<const Hash> range);
+
 // The audit path of leaf `index` in the tree of the first `tree_size` of `leaves`.
 // Fails with kInvalidArgument "audit_bad_proof_request" unless index < tree_size <=
 // leaves.size().

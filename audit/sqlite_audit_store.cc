@@ -1,5 +1,6 @@
 #include "audit/sqlite_audit_store.h"
 
+#include <algorithm>
 #include <array>
 
 #include "audit/canonical_entry.h"
@@ -59,7 +60,36 @@ CREATE TABLE audit_signing_keys (
 );
 )sql";
 
-constexpr std::array<store::Migration, 1> kMigrations = {{{1, kSchemaV1}}};
+// Retention: archive records, the archived entries' leaf hashes, and a delete trigger that lets
+// through only entries a recorded archive covers.
+constexpr std::string_view kSchemaV2 = R"sql(
+CREATE TABLE audit_archives (
+  first_index INTEGER PRIMARY KEY CHECK (first_index >= 0),
+  end_index INTEGER NOT NULL UNIQUE CHECK (end_index > first_index),
+  file_name TEXT NOT NULL UNIQUE,
+  sha256 TEXT NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+CREATE TRIGGER audit_archives_append_only_update BEFORE UPDATE ON audit_archives
+  BEGIN SELECT RAISE(ABORT, 'audit archives are append-only'); END;
+CREATE TRIGGER audit_archives_append_only_delete BEFORE DELETE ON audit_archives
+  BEGIN SELECT RAISE(ABORT, 'audit archives are append-only'); END;
+CREATE TABLE audit_archived_leaves (
+  idx INTEGER PRIMARY KEY CHECK (idx >= 0),
+  leaf_hash BLOB NOT NULL CHECK (length(leaf_hash) = 32)
+);
+CREATE TRIGGER audit_archived_leaves_append_only_update BEFORE UPDATE ON audit_archived_leaves
+  BEGIN SELECT RAISE(ABORT, 'archived leaf hashes are append-only'); END;
+CREATE TRIGGER audit_archived_leaves_append_only_delete BEFORE DELETE ON audit_archived_leaves
+  BEGIN SELECT RAISE(ABORT, 'archived leaf hashes are append-only'); END;
+DROP TRIGGER audit_entries_append_only_delete;
+CREATE TRIGGER audit_entries_delete_only_archived BEFORE DELETE ON audit_entries
+  WHEN NOT EXISTS (SELECT 1 FROM audit_archives
+                   WHERE OLD.idx >= first_index AND OLD.idx < end_index)
+  BEGIN SELECT RAISE(ABORT, 'audit entries are append-only until archived'); END;
+)sql";
+
+constexpr std::array<store::Migration, 2> kMigrations = {{{1, kSchemaV1}, {2, kSchemaV2}}};
 
 constexpr std::string_view kEntryColumns =
     "idx, time_ms, request_id, principal, auth_method, peer, action, resource, key_name, "
@@ -142,6 +172,88 @@ Result<std::vector<Checkpoint>> QueryCheckpoints(store::Database& database, std:
   });
 }
 
+Result<std::uint64_t> LiveStartOn(Connection& c) {
+  WK_ASSIGN_OR_RETURN(Statement query,
+                      Statement::Prepare(c, "SELECT MAX(end_index) FROM audit_archives"));
+  WK_ASSIGN_OR_RETURN(bool row, query.Step());
+  if (!row) return std::uint64_t{0};
+  return static_cast<std::uint64_t>(query.ColumnOptionalInt64(0).value_or(0));
+}
+
+Error NotLive(const std::string& detail) {
+  return Error(ErrorKind::kFailedPrecondition, "audit_archive_not_live", detail);
+}
+
+// Inside RecordArchive's transaction: the range starts where the live log does, every entry of
+// it is stored, and each stored leaf hash is the one the archive was written with.
+Status CheckArchivable(Connection& c, const ArchiveRecord& archive,
+                       std::span<const Hash> leaf_hashes) {
+  WK_ASSIGN_OR_RETURN(std::uint64_t live_start, LiveStartOn(c));
+  if (archive.first_index != live_start) {
+    return NotLive("the archive starts at " + std::to_string(archive.first_index) +
+                   ", the live log at " + std::to_string(live_start));
+  }
+  WK_ASSIGN_OR_RETURN(Statement query,
+                      Statement::Prepare(c,
+                                         "SELECT idx, leaf_hash FROM audit_entries WHERE idx >= ? "
+                                         "AND idx < ? ORDER BY idx"));
+  WK_RETURN_IF_ERROR(query.Bind(1, static_cast<std::int64_t>(archive.first_index)));
+  WK_RETURN_IF_ERROR(query.Bind(2, static_cast<std::int64_t>(archive.end_index)));
+  std::uint64_t expected = archive.first_index;
+  while (true) {
+    WK_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    if (static_cast<std::uint64_t>(query.ColumnInt64(0)) != expected) break;
+    const Hash& leaf = leaf_hashes[expected - archive.first_index];
+    std::vector<std::uint8_t> stored = query.ColumnBlob(1);
+    if (!std::equal(stored.begin(), stored.end(), leaf.begin(), leaf.end())) {
+      return Error(ErrorKind::kDataLoss, "audit_archive_mismatch",
+                   "entry " + std::to_string(expected) + " differs from its archived copy");
+    }
+    ++expected;
+  }
+  if (expected != archive.end_index) {
+    return NotLive("entry " + std::to_string(expected) + " of the range is not stored");
+  }
+  return OkStatus();
+}
+
+Status InsertArchive(Connection& c, const ArchiveRecord& archive) {
+  WK_ASSIGN_OR_RETURN(Statement insert,
+                      Statement::Prepare(c,
+                                         "INSERT INTO audit_archives (first_index, end_index, "
+                                         "file_name, sha256, created_ms) VALUES (?,?,?,?,?)"));
+  WK_RETURN_IF_ERROR(insert.Bind(1, static_cast<std::int64_t>(archive.first_index)));
+  WK_RETURN_IF_ERROR(insert.Bind(2, static_cast<std::int64_t>(archive.end_index)));
+  WK_RETURN_IF_ERROR(insert.Bind(3, archive.file_name));
+  WK_RETURN_IF_ERROR(insert.Bind(4, HashToHex(archive.sha256)));
+  WK_RETURN_IF_ERROR(insert.Bind(5, archive.created_ms));
+  return insert.StepToEnd();
+}
+
+// The archived entries' leaf hashes, which must run from 0 without a gap. A gap or a malformed
+// hash counts as inconsistent, like a live entry that disagrees.
+Status LoadArchivedLeaves(Connection& c, SqliteAuditStore::LoadedTree& tree) {
+  WK_ASSIGN_OR_RETURN(Statement query,
+                      Statement::Prepare(c,
+                                         "SELECT idx, leaf_hash FROM audit_archived_leaves "
+                                         "ORDER BY idx"));
+  while (true) {
+    WK_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) return OkStatus();
+    std::uint64_t index = static_cast<std::uint64_t>(query.ColumnInt64(0));
+    std::vector<std::uint8_t> stored = query.ColumnBlob(1);
+    Hash leaf{};
+    bool consistent = index == tree.leaf_hashes.size() && stored.size() == leaf.size();
+    if (stored.size() == leaf.size()) std::copy(stored.begin(), stored.end(), leaf.begin());
+    if (!consistent) {
+      if (!tree.first_inconsistent) tree.first_inconsistent = tree.leaf_hashes.size();
+      ++tree.inconsistent_entries;
+    }
+    tree.leaf_hashes.push_back(leaf);
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<SqliteAuditStore>> SqliteAuditStore::Open(
@@ -188,12 +300,119 @@ Result<std::vector<AuditEntry>> SqliteAuditStore::Read(std::uint64_t first,
   });
 }
 
+Result<std::vector<SealedEntry>> SqliteAuditStore::ReadSealed(std::uint64_t first,
+                                                              std::size_t limit) const {
+  static const std::string kSelect =
+      "SELECT " + std::string(kEntryColumns) +
+      ", canonical, leaf_hash FROM audit_entries WHERE idx >= ? ORDER BY idx LIMIT ?";
+  return reader_->WithConnection([&](Connection& c) -> Result<std::vector<SealedEntry>> {
+    WK_ASSIGN_OR_RETURN(Statement query, Statement::Prepare(c, kSelect));
+    WK_RETURN_IF_ERROR(query.Bind(1, static_cast<std::int64_t>(first)));
+    WK_RETURN_IF_ERROR(query.Bind(2, static_cast<std::int64_t>(limit)));
+    std::vector<SealedEntry> out;
+    while (true) {
+      WK_ASSIGN_OR_RETURN(bool row, query.Step());
+      if (!row) break;
+      SealedEntry sealed{EntryFromRow(query), query.ColumnBlob(17), {}};
+      std::vector<std::uint8_t> leaf = query.ColumnBlob(18);
+      // A stored hash of another length reads as zeros, which matches no entry's hash.
+      if (leaf.size() == sealed.leaf_hash.size()) {
+        std::copy(leaf.begin(), leaf.end(), sealed.leaf_hash.begin());
+      }
+      out.push_back(std::move(sealed));
+    }
+    return out;
+  });
+}
+
+Result<std::uint64_t> SqliteAuditStore::LiveStart() const {
+  return reader_->WithConnection(
+      [&](Connection& c) -> Result<std::uint64_t> { return LiveStartOn(c); });
+}
+
+Result<std::vector<ArchiveRecord>> SqliteAuditStore::Archives() const {
+  return reader_->WithConnection([&](Connection& c) -> Result<std::vector<ArchiveRecord>> {
+    WK_ASSIGN_OR_RETURN(Statement query,
+                        Statement::Prepare(c,
+                                           "SELECT first_index, end_index, file_name, sha256, "
+                                           "created_ms FROM audit_archives ORDER BY first_index"));
+    std::vector<ArchiveRecord> out;
+    while (true) {
+      WK_ASSIGN_OR_RETURN(bool row, query.Step());
+      if (!row) break;
+      ArchiveRecord record;
+      record.first_index = static_cast<std::uint64_t>(query.ColumnInt64(0));
+      record.end_index = static_cast<std::uint64_t>(query.ColumnInt64(1));
+      record.file_name = query.ColumnText(2);
+      record.sha256 =
+          HashFromHex(query.ColumnText(3)).ok() ? *HashFromHex(query.ColumnText(3)) : Hash{};
+      record.created_ms = query.ColumnInt64(4);
+      out.push_back(std::move(record));
+    }
+    return out;
+  });
+}
+
+Result<std::optional<std::uint64_t>> SqliteAuditStore::FirstEntryAtOrAfter(
+    std::int64_t time_ms) const {
+  return reader_->WithConnection([&](Connection& c) -> Result<std::optional<std::uint64_t>> {
+    WK_ASSIGN_OR_RETURN(Statement query,
+                        Statement::Prepare(c,
+                                           "SELECT idx FROM audit_entries WHERE time_ms >= ? "
+                                           "ORDER BY idx LIMIT 1"));
+    WK_RETURN_IF_ERROR(query.Bind(1, time_ms));
+    WK_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) return std::optional<std::uint64_t>();
+    return std::optional<std::uint64_t>(static_cast<std::uint64_t>(query.ColumnInt64(0)));
+  });
+}
+
+Result<bool> SqliteAuditStore::HasEntry(std::string_view action, std::string_view resource) const {
+  return reader_->WithConnection([&](Connection& c) -> Result<bool> {
+    WK_ASSIGN_OR_RETURN(Statement query,
+                        Statement::Prepare(c,
+                                           "SELECT 1 FROM audit_entries WHERE action = ? AND "
+                                           "resource = ? LIMIT 1"));
+    WK_RETURN_IF_ERROR(query.Bind(1, action));
+    WK_RETURN_IF_ERROR(query.Bind(2, resource));
+    return query.Step();
+  });
+}
+
+Status SqliteAuditStore::RecordArchive(const ArchiveRecord& archive,
+                                       std::span<const Hash> leaf_hashes) {
+  if (archive.end_index <= archive.first_index ||
+      leaf_hashes.size() != archive.end_index - archive.first_index) {
+    return Error(ErrorKind::kInvalidArgument, "audit_bad_archive",
+                 "one leaf hash for every archived entry");
+  }
+  return store::InWriteTransaction(*writer_, [&](Connection& c) -> Status {
+    WK_RETURN_IF_ERROR(CheckArchivable(c, archive, leaf_hashes));
+    WK_RETURN_IF_ERROR(InsertArchive(c, archive));
+    WK_ASSIGN_OR_RETURN(Statement keep,
+                        Statement::Prepare(c,
+                                           "INSERT INTO audit_archived_leaves (idx, leaf_hash) "
+                                           "VALUES (?, ?)"));
+    for (std::size_t i = 0; i < leaf_hashes.size(); ++i) {
+      WK_RETURN_IF_ERROR(keep.Bind(1, static_cast<std::int64_t>(archive.first_index + i)));
+      WK_RETURN_IF_ERROR(keep.Bind(2, std::span<const std::uint8_t>(leaf_hashes[i])));
+      WK_RETURN_IF_ERROR(keep.StepToEnd());
+      keep.Reset();
+    }
+    WK_ASSIGN_OR_RETURN(Statement remove,
+                        Statement::Prepare(c, "DELETE FROM audit_entries WHERE idx < ?"));
+    WK_RETURN_IF_ERROR(remove.Bind(1, static_cast<std::int64_t>(archive.end_index)));
+    return remove.StepToEnd();
+  });
+}
+
 Result<SqliteAuditStore::LoadedTree> SqliteAuditStore::LoadTree() const {
   static const std::string kSelect =
       "SELECT " + std::string(kEntryColumns) + ", leaf_hash FROM audit_entries ORDER BY idx";
   return reader_->WithConnection([&](Connection& c) -> Result<LoadedTree> {
-    WK_ASSIGN_OR_RETURN(Statement query, Statement::Prepare(c, kSelect));
     LoadedTree tree;
+    WK_RETURN_IF_ERROR(LoadArchivedLeaves(c, tree));
+    WK_ASSIGN_OR_RETURN(Statement query, Statement::Prepare(c, kSelect));
     while (true) {
       WK_ASSIGN_OR_RETURN(bool row, query.Step());
       if (!row) break;

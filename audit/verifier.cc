@@ -8,8 +8,15 @@
 namespace weftkit::audit {
 namespace {
 
-constexpr const char* kFindingNames[] = {"none",     "changed",   "removed",
-                                         "inserted", "truncated", "checkpoint_signature"};
+constexpr const char* kFindingNames[] = {"none",
+                                         "changed",
+                                         "removed",
+                                         "inserted",
+                                         "truncated",
+                                         "checkpoint_signature",
+                                         "archive_corrupt",
+                                         "archive_missing",
+                                         "archive_misplaced"};
 
 // What the pass over the entries keeps: each position's recomputed leaf hash and whether the
 // chain link into it holds.

@@ -15,6 +15,12 @@
 //             first_bad_index is then the size of the last checkpoint that still verified
 //             (the change lies between it and the failing checkpoint's size).
 //   checkpoint_signature  a checkpoint does not verify under the published keys.
+// With archives (archive_verifier.h), three more, each naming the file:
+//   archive_corrupt    a file is damaged: bad digest, truncated, unreadable, or its contents
+//                      disagree with themselves (a stored hash, a link, the compact range).
+//   archive_missing    entries are in no archive and not live: a file was removed.
+//   archive_misplaced  a file's name states another range than its header (files renamed or
+//                      swapped), or two files overlap.
 // Entries after the newest checkpoint are covered by the chain only (unanchored_entries).
 //
 // Thread safety: pure functions over their arguments; the fetch callback is called from the
@@ -35,15 +41,27 @@
 
 namespace weftkit::audit {
 
-enum class Finding { kNone, kChanged, kRemoved, kInserted, kTruncated, kCheckpointSignature };
+enum class Finding {
+  kNone,
+  kChanged,
+  kRemoved,
+  kInserted,
+  kTruncated,
+  kCheckpointSignature,
+  kArchiveCorrupt,
+  kArchiveMissing,
+  kArchiveMisplaced,
+};
 
-// "none", "changed", "removed", "inserted", "truncated", "checkpoint_signature".
+// "none", "changed", "removed", "inserted", "truncated", "checkpoint_signature",
+// "archive_corrupt", "archive_missing", "archive_misplaced".
 const char* FindingName(Finding finding);
 
 struct VerificationReport {
   Finding finding = Finding::kNone;
   std::optional<std::uint64_t> first_bad_index;
   std::string detail;  // one sentence for people
+  std::string file;    // the archive file the finding is in; empty for the live log
   std::uint64_t entries = 0;
   std::uint64_t checkpoints_verified = 0;
   std::uint64_t verified_tree_size = 0;  // size of the newest checkpoint that verified

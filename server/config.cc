@@ -26,7 +26,7 @@ namespace fs = std::filesystem;
 // ---------------------------------------------------------------------------------------------
 // The schema: every section and key kmsd accepts, in documentation order.
 
-constexpr std::array<std::string_view, 57> kSettingNames = {
+constexpr std::array<std::string_view, 62> kSettingNames = {
     "server.listen",
     "server.io_threads",
     "server.workers",
@@ -83,6 +83,11 @@ constexpr std::array<std::string_view, 57> kSettingNames = {
     "audit.path",
     "audit.max_batch_entries",
     "audit.checkpoint_interval_s",
+    "audit.archive_directory",
+    "audit.keep_days",
+    "audit.keep_entries",
+    "audit.archive_interval_s",
+    "audit.max_archive_entries",
     "log.level",
 };
 
@@ -182,6 +187,13 @@ const IntegerSetting kIntegerSettings[] = {
      [](Config& c, std::uint64_t v) { c.audit.max_batch_entries = U32(v); }},
     {"audit.checkpoint_interval_s", 1, 86400,
      [](Config& c, std::uint64_t v) { c.audit.checkpoint_interval = Seconds(v); }},
+    {"audit.keep_days", 1, 36500, [](Config& c, std::uint64_t v) { c.audit.keep_days = U32(v); }},
+    {"audit.keep_entries", 0, std::uint64_t{1} << 48,
+     [](Config& c, std::uint64_t v) { c.audit.keep_entries = v; }},
+    {"audit.archive_interval_s", 1, 86400,
+     [](Config& c, std::uint64_t v) { c.audit.archive_interval = Seconds(v); }},
+    {"audit.max_archive_entries", 1, 10000000,
+     [](Config& c, std::uint64_t v) { c.audit.max_archive_entries = v; }},
 };
 
 const std::pair<std::string_view, log::Level> kLogLevels[] = {
@@ -968,6 +980,37 @@ Status LoadStore(const Settings& s, const Roots& roots, Config& config) {
   return OkStatus();
 }
 
+// Retention is all or nothing: a directory and what to keep, or neither.
+Status LoadRetention(const Settings& s, const Roots& roots, Config& config) {
+  const IniEntry* entry = s.Find("audit.archive_directory");
+  bool keeps = config.audit.keep_days || config.audit.keep_entries;
+  if (entry == nullptr) {
+    if (!keeps) return OkStatus();
+    return s.Fail(Problem::kMissing,
+                  config.audit.keep_days ? "audit.keep_days" : "audit.keep_entries",
+                  "is set but audit.archive_directory is not; name the directory archives go to");
+  }
+  if (!keeps) {
+    return s.Fail(Problem::kMissing, "audit.archive_directory",
+                  "is set but neither audit.keep_days nor audit.keep_entries says what stays live");
+  }
+  fs::path absolute = Absolute(roots.config_dir, entry->value);
+  std::error_code error;
+  if (!fs::is_directory(fs::status(absolute, error))) {
+    return s.Fail(Problem::kFileMissing, "audit.archive_directory",
+                  "names " + absolute.string() + ", which is not an existing directory; create it");
+  }
+  WK_ASSIGN_OR_RETURN(fs::path directory, Jail(s, "audit.archive_directory", roots, absolute));
+  struct stat info {};
+  if (::stat(directory.c_str(), &info) == 0 && (info.st_mode & S_IWOTH) != 0) {
+    return s.Fail(Problem::kInsecure, "audit.archive_directory",
+                  "is writable by others (mode " + ModeText(info.st_mode) + "); chmod o-w " +
+                      directory.string());
+  }
+  config.audit.archive_directory = directory;
+  return OkStatus();
+}
+
 // A comma-separated list with surrounding spaces trimmed; empty items are dropped.
 std::vector<std::string> SplitList(std::string_view text) {
   std::vector<std::string> items;
@@ -1084,6 +1127,7 @@ Result<Config> LoadConfig(const std::filesystem::path& file, const Environment& 
   WK_RETURN_IF_ERROR(LoadTls(s, roots, config));
   WK_RETURN_IF_ERROR(LoadHsm(s, roots, env, config));
   WK_RETURN_IF_ERROR(LoadStore(s, roots, config));
+  WK_RETURN_IF_ERROR(LoadRetention(s, roots, config));
   WK_RETURN_IF_ERROR(LoadAuthIdentity(s, config));
   WK_RETURN_IF_ERROR(LoadAuthTokens(s, config));
   WK_RETURN_IF_ERROR(LoadLog(s, config));

@@ -175,6 +175,13 @@ struct AuditSettings {
   std::filesystem::path path;                     // default: audit.db in the state directory
   std::uint32_t max_batch_entries = 512;          // most entries one group commit appends
   std::chrono::seconds checkpoint_interval{300};  // how often a signed checkpoint is taken
+  // Retention (docs/audit.md, "Retention"): off unless archive_directory is set, and then at
+  // least one of keep_days and keep_entries is required.
+  std::optional<std::filesystem::path> archive_directory;  // where archive files go
+  std::optional<std::uint32_t> keep_days;                  // entries older than this are archived
+  std::optional<std::uint64_t> keep_entries;    // entries beyond the newest N are archived
+  std::chrono::seconds archive_interval{3600};  // how often the archiver runs
+  std::uint64_t max_archive_entries = 100000;   // most entries one archive file holds
 };
 
 // [log]

@@ -1,16 +1,22 @@
 // weftkit-audit-verify: checks an audit log offline and names the first entry that was
 // changed, removed or inserted (docs/audit.md, "Verifying").
 //
-//   weftkit-audit-verify --keys KEYS.json --db audit.db
+//   weftkit-audit-verify --keys KEYS.json --db audit.db [--archives DIR]
 //   weftkit-audit-verify --keys KEYS.json --entries ENTRIES.jsonl --checkpoints CHECKPOINTS.json
+//                        [--archives DIR]
 //
+// DIR holds the archive files retention wrote (docs/audit.md, "Retention"): every *.wkar file
+// in it is checked (digest, contents, order, no file missing), then the archived entries and the
+// live ones are verified as one log. A live log that no longer starts at entry 0 needs them.
 // KEYS.json is the checkpoint keys' JWK set, obtained from GET /v1/audit/keys and kept apart
 // from the log (keys read from the log's own file would prove nothing). ENTRIES.jsonl holds one
 // entry per line in the JSON form of GET /v1/audit/entries; CHECKPOINTS.json is the body of
 // GET /v1/audit/checkpoints or a JSON array of checkpoints.
 //
-// Prints the report as one JSON object on stdout. Exit status: 0 the log verifies, 1 a finding,
+// Prints the report as one JSON object on stdout ("file" names the archive file a finding is
+// in, or is null for the live log). Exit status: 0 the log verifies, 1 a finding,
 // 2 the verification could not run (usage, unreadable input).
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -21,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/archive_verifier.h"
 #include "audit/checkpoint.h"
 #include "audit/entry_json.h"
 #include "audit/sqlite_audit_store.h"
@@ -89,6 +96,8 @@ void PrintReport(const audit::VerificationReport& report) {
   out["first_bad_index"] =
       report.first_bad_index ? nlohmann::ordered_json(*report.first_bad_index) : nullptr;
   out["detail"] = report.detail;
+  out["file"] =
+      report.file.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(report.file);
   out["entries"] = report.entries;
   out["checkpoints_verified"] = report.checkpoints_verified;
   out["verified_tree_size"] = report.verified_tree_size;
@@ -102,24 +111,37 @@ int Run(const std::map<std::string, std::string>& args) {
     return it == args.end() ? std::string() : it->second;
   };
   if (arg("--keys").empty() || (arg("--db").empty() == arg("--entries").empty())) {
-    return Fail("usage: --keys KEYS.json (--db audit.db | --entries E.jsonl --checkpoints C.json)");
+    return Fail(
+        "usage: --keys KEYS.json (--db audit.db | --entries E.jsonl --checkpoints C.json) "
+        "[--archives DIR]");
   }
   Result<nlohmann::json> jwk_set = ReadJson(arg("--keys"));
   if (!jwk_set.ok()) return Fail(jwk_set.error().detail());
   Result<audit::CheckpointKeys> keys = audit::CheckpointKeysFromJwkSet(*jwk_set);
   if (!keys.ok()) return Fail(keys.error().ToString());
 
+  std::vector<std::filesystem::path> archives;
+  if (!arg("--archives").empty()) {
+    auto listed = audit::ListArchiveFiles(arg("--archives"));
+    if (!listed.ok()) return Fail(listed.error().detail());
+    archives = std::move(listed).value();
+  }
+
   Result<audit::VerificationReport> report = Error(ErrorKind::kInternal, "unset", "");
   if (!arg("--db").empty()) {
     if (!std::filesystem::is_regular_file(arg("--db"))) return Fail("no file " + arg("--db"));
     auto store = audit::SqliteAuditStore::Open(arg("--db"));
     if (!store.ok()) return Fail(store.error().ToString());
-    auto checkpoints = (*store)->AllCheckpoints();
-    if (!checkpoints.ok()) return Fail(checkpoints.error().ToString());
     audit::SqliteAuditStore* s = store->get();
-    report = audit::VerifyAuditLog(
-        [s](std::uint64_t first, std::size_t limit) { return s->Read(first, limit); }, *checkpoints,
-        *keys);
+    audit::LiveLog live;
+    auto checkpoints = s->AllCheckpoints();
+    auto first = s->LiveStart();
+    if (!checkpoints.ok()) return Fail(checkpoints.error().ToString());
+    if (!first.ok()) return Fail(first.error().ToString());
+    live.checkpoints = std::move(checkpoints).value();
+    live.first_index = *first;
+    live.fetch = [s](std::uint64_t from, std::size_t limit) { return s->Read(from, limit); };
+    report = audit::VerifyWithArchives(archives, live, *keys);
   } else {
     Result<std::string> lines = ReadText(arg("--entries"));
     if (!lines.ok()) return Fail(lines.error().detail());
@@ -130,17 +152,23 @@ int Run(const std::map<std::string, std::string>& args) {
     auto checkpoints = ParseCheckpoints(*checkpoint_json);
     if (!checkpoints.ok()) return Fail(checkpoints.error().ToString());
     const std::vector<audit::AuditEntry>& all = *entries;
-    report = audit::VerifyAuditLog(
-        [&all](std::uint64_t first, std::size_t limit) -> Result<std::vector<audit::AuditEntry>> {
-          std::vector<audit::AuditEntry> page;
-          // Entries are matched by position: a file with a gap or an insertion is still read
-          // to its end, so the verifier sees the indexes as they are.
-          for (std::uint64_t i = first; i < all.size() && page.size() < limit; ++i) {
-            page.push_back(all[i]);
-          }
-          return page;
-        },
-        *checkpoints, *keys);
+    audit::LiveLog live;
+    live.checkpoints = std::move(checkpoints).value();
+    // Without archives the file must hold the whole log, from entry 0.
+    live.first_index = archives.empty() || all.empty() ? 0 : all.front().index;
+    std::uint64_t base = live.first_index;
+    live.fetch = [&all, base](std::uint64_t first,
+                              std::size_t limit) -> Result<std::vector<audit::AuditEntry>> {
+      std::vector<audit::AuditEntry> page;
+      // Entries are matched by position from the file's first index: a file with a gap or an
+      // insertion is still read to its end, so the verifier sees the indexes as they are.
+      for (std::uint64_t i = first - std::min(first, base); i < all.size() && page.size() < limit;
+           ++i) {
+        page.push_back(all[i]);
+      }
+      return page;
+    };
+    report = audit::VerifyWithArchives(archives, live, *keys);
   }
   if (!report.ok()) return Fail(report.error().ToString());
   PrintReport(*report);

@@ -8,6 +8,7 @@ PACKAGES=(
   libssl-dev openssl
   libboost-dev libboost-system-dev
   libsqlite3-dev sqlite3
+  zlib1g-dev
   libicu-dev
   nlohmann-json3-dev
   libgtest-dev libgmock-dev googletest

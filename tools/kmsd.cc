@@ -13,6 +13,7 @@
 #include <fstream>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "api/routes.h"
 #include "api/scram_routes.h"
 #include "api/token_routes.h"
+#include "audit/audit_archiver.h"
 #include "audit/audit_log.h"
 #include "audit/checkpoint_signer.h"
 #include "audit/checkpointer.h"
@@ -172,6 +174,7 @@ struct Services {
   std::unique_ptr<audit::AuditLog> audit_log;
   std::unique_ptr<audit::CheckpointSigner> audit_signer;
   std::unique_ptr<audit::Checkpointer> checkpointer;
+  std::unique_ptr<audit::AuditArchiver> archiver;  // null unless retention is configured
 };
 
 // The audit log in its own database file, its checkpoint key in the HSM.
@@ -187,7 +190,20 @@ Status OpenAudit(const server::Config& config, Services& services) {
                       audit::CheckpointSigner::Open(*services.hsm, services.audit_log->store()));
   services.checkpointer =
       std::make_unique<audit::Checkpointer>(*services.audit_log, *services.audit_signer);
+  if (!config.audit.archive_directory) return OkStatus();
+  audit::RetentionOptions retention;
+  retention.directory = *config.audit.archive_directory;
+  if (config.audit.keep_days) retention.keep_for = std::chrono::hours(24) * *config.audit.keep_days;
+  retention.keep_entries = config.audit.keep_entries;
+  retention.max_entries_per_archive = config.audit.max_archive_entries;
+  WK_ASSIGN_OR_RETURN(services.archiver,
+                      audit::AuditArchiver::Create(*services.audit_log, std::move(retention)));
   return OkStatus();
+}
+
+Status ArchiveNow(audit::AuditArchiver& archiver) {
+  Result<std::vector<audit::ArchiveRecord>> written = archiver.RunOnce(UnixNow() * 1000);
+  return written.ok() ? OkStatus() : written.error();
 }
 
 Status CheckpointNow(audit::Checkpointer& checkpointer) {
@@ -494,6 +510,12 @@ Status Serve(const server::Config& config) {
     MaintenanceLoop audit_checkpoints(
         config.audit.checkpoint_interval,
         {{"audit_checkpoint", [checkpointer] { return CheckpointNow(*checkpointer); }}});
+    std::optional<MaintenanceLoop> audit_retention;
+    if (audit::AuditArchiver* archiver = services.archiver.get()) {
+      audit_retention.emplace(config.audit.archive_interval,
+                              std::vector<MaintenanceLoop::Task>{
+                                  {"audit_archive", [archiver] { return ArchiveNow(*archiver); }}});
+    }
     http->RunUntilSignal();
   }
   workers->Stop();

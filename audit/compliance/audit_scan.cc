@@ -10,7 +10,13 @@ Result<std::uint64_t> FirstAtOrAfter(const AuditReader& reader, std::uint64_t si
   std::uint64_t high = size;
   while (low < high) {
     std::uint64_t middle = low + (high - low) / 2;
-    WK_ASSIGN_OR_RETURN(std::vector<AuditEntry> probe, reader.Read(middle, 1));
+    Result<std::vector<AuditEntry>> read = reader.Read(middle, 1);
+    // Retention moved the oldest entries to archive files: they precede every live one.
+    if (!read.ok() && read.error().code() == "audit_entry_archived") {
+      low = middle + 1;
+      continue;
+    }
+    WK_ASSIGN_OR_RETURN(std::vector<AuditEntry> probe, std::move(read));
     if (probe.empty())
       return Error(ErrorKind::kDataLoss, "audit_gap", "an entry below size is missing");
     if (probe.front().time_ms < from_ms) {
@@ -18,6 +24,12 @@ Result<std::uint64_t> FirstAtOrAfter(const AuditReader& reader, std::uint64_t si
     } else {
       high = middle;
     }
+  }
+  // When the entry before the period's first is archived, the period may reach into the
+  // archives, which the live log cannot answer for: say so rather than report part of it.
+  if (low > 0) {
+    Result<std::vector<AuditEntry>> before = reader.Read(low - 1, 1);
+    if (!before.ok() && before.error().code() == "audit_entry_archived") return before.error();
   }
   return low;
 }

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <string>
 
+#include "audit/archive_file.h"
+#include "audit/audit_archiver.h"
 #include "audit/audit_log.h"
 #include "audit/checkpoint_signer.h"
 #include "audit/checkpointer.h"
@@ -74,7 +76,8 @@ TEST_F(AuditVerifyToolTest, Db_ExitsOneAndNamesTheEntry_AfterARowWasDeleted) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(Path("audit.db").c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
-                         "DROP TRIGGER audit_entries_append_only_delete;"
+                         // Since retention, deletes are refused by this trigger (schema v2).
+                         "DROP TRIGGER audit_entries_delete_only_archived;"
                          "DELETE FROM audit_entries WHERE idx = 4;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -106,6 +109,31 @@ TEST_F(AuditVerifyToolTest, Export_ExitsOne_WhenALineWasEdited) {
 TEST_F(AuditVerifyToolTest, ExitsTwo_WithoutKeysOrInput) {
   EXPECT_EQ(Run("--db " + Path("missing.db").string()), 2);
   EXPECT_EQ(Run(""), 2);
+}
+
+TEST_F(AuditVerifyToolTest, Archives_VerifyWithTheDatabase_AndADamagedFileIsNamed) {
+  {
+    auto log = AuditLog::Open(SqliteAuditStore::Open(Path("audit.db")).value()).value();
+    std::filesystem::create_directory(Path("archive"));
+    RetentionOptions options;
+    options.directory = Path("archive");
+    options.keep_entries = 0;
+    auto archiver = AuditArchiver::Create(*log, options).value();
+    ASSERT_EQ(archiver->RunOnce(1'780'000'100'000).value().size(), 1u);  // entries 0..11
+  }
+  std::string db = "--db " + Path("audit.db").string();
+  EXPECT_EQ(Run(db + " --archives " + Path("archive").string()), 0) << output_;
+  EXPECT_EQ(nlohmann::json::parse(output_)["entries"], 13);  // with the audit.archive entry
+
+  EXPECT_EQ(Run(db), 1) << output_;
+  EXPECT_EQ(nlohmann::json::parse(output_)["finding"], "archive_missing");
+
+  std::filesystem::path file = Path("archive") / ArchiveFileName(0, 12);
+  std::filesystem::resize_file(file, std::filesystem::file_size(file) - 1);
+  EXPECT_EQ(Run(db + " --archives " + Path("archive").string()), 1) << output_;
+  nlohmann::json report = nlohmann::json::parse(output_);
+  EXPECT_EQ(report["finding"], "archive_corrupt");
+  EXPECT_EQ(report["file"], ArchiveFileName(0, 12));
 }
 
 }  // namespace

@@ -60,6 +60,7 @@ class VerifierTest : public ::testing::Test {
     std::string script =
         "DROP TRIGGER IF EXISTS audit_entries_append_only_update;"
         "DROP TRIGGER IF EXISTS audit_entries_append_only_delete;"
+        "DROP TRIGGER IF EXISTS audit_entries_delete_only_archived;"
         "DROP TRIGGER IF EXISTS audit_checkpoints_append_only_update;" +
         sql;
     char* message = nullptr;

@@ -713,6 +713,71 @@ TEST_F(ConfigTest, LoadConfig_Fails_BadAuditSettings_NamingThem) {
   }
 }
 
+TEST_F(ConfigTest, LoadConfig_LeavesRetentionOffByDefault) {
+  Config config = MustLoad();
+  EXPECT_FALSE(config.audit.archive_directory.has_value());
+  EXPECT_FALSE(config.audit.keep_days.has_value());
+  EXPECT_FALSE(config.audit.keep_entries.has_value());
+  EXPECT_EQ(config.audit.archive_interval, std::chrono::seconds(3600));
+  EXPECT_EQ(config.audit.max_archive_entries, 100000u);
+}
+
+TEST_F(ConfigTest, LoadConfig_ReadsRetentionSettings) {
+  std::filesystem::create_directory(state_ / "archive");
+  settings_["audit"]["archive_directory"] = "../state/archive";
+  settings_["audit"]["keep_days"] = "90";
+  settings_["audit"]["keep_entries"] = "5000";
+  settings_["audit"]["archive_interval_s"] = "60";
+  settings_["audit"]["max_archive_entries"] = "1000";
+  Config config = MustLoad();
+  EXPECT_EQ(config.audit.archive_directory, state_ / "archive");
+  EXPECT_EQ(config.audit.keep_days, 90u);
+  EXPECT_EQ(config.audit.keep_entries, 5000u);
+  EXPECT_EQ(config.audit.archive_interval, std::chrono::seconds(60));
+  EXPECT_EQ(config.audit.max_archive_entries, 1000u);
+}
+
+TEST_F(ConfigTest, LoadConfig_Fails_RetentionHalfConfigured_NamingTheSetting) {
+  std::filesystem::create_directory(state_ / "archive");
+  Sections saved = settings_;
+  settings_["audit"]["archive_directory"] = "../state/archive";
+  ExpectRefused("config_missing_setting", "audit.archive_directory");
+  settings_ = saved;
+  settings_["audit"]["keep_entries"] = "10";
+  ExpectRefused("config_missing_setting", "audit.keep_entries");
+  settings_ = saved;
+  settings_["audit"]["keep_days"] = "10";
+  ExpectRefused("config_missing_setting", "audit.keep_days");
+}
+
+TEST_F(ConfigTest, LoadConfig_Fails_BadArchiveDirectory_NamingIt) {
+  settings_["audit"]["keep_days"] = "10";
+  settings_["audit"]["archive_directory"] = "../state/absent";
+  ExpectRefused("config_file_missing", "audit.archive_directory");
+  settings_["audit"]["archive_directory"] = "../outside";
+  ExpectRefused("config_path_outside_roots", "audit.archive_directory");
+  std::filesystem::create_directory(state_ / "open");
+  std::filesystem::permissions(state_ / "open", std::filesystem::perms::others_write,
+                               std::filesystem::perm_options::add);
+  settings_["audit"]["archive_directory"] = "../state/open";
+  ExpectRefused("config_insecure", "audit.archive_directory");
+}
+
+TEST_F(ConfigTest, LoadConfig_Fails_BadRetentionNumbers_NamingThem) {
+  const std::pair<const char*, std::string> cases[] = {
+      {"keep_days", "0"},           {"keep_days", "36501"},
+      {"archive_interval_s", "0"},  {"archive_interval_s", "86401"},
+      {"max_archive_entries", "0"}, {"keep_entries", "x"},
+  };
+  for (const auto& [key, value] : cases) {
+    SCOPED_TRACE(std::string(key) + "=" + value);
+    Sections saved = settings_;
+    settings_["audit"][key] = value;
+    ExpectRefused("config_invalid_value", std::string("audit.") + key);
+    settings_ = saved;
+  }
+}
+
 TEST_F(ConfigTest, LoadConfig_Fails_AuditPathIsTheStorePath) {
   settings_["audit"]["path"] = "../state/kms.db";
   ExpectRefused("config_invalid_value", "audit.path");

@@ -8,11 +8,16 @@
 //   - every rotation answered with 200 left its version in the key, enabled;
 //   - PRAGMA integrity_check says ok, and every stored version has its HSM object (the HSM is
 //     written before the store, so a crash can leave an unreferenced HSM object, never a version
-//     without its key); and the server goes on rotating and wrapping after the crash.
+//     without its key); and the server goes on rotating and wrapping after the crash;
+//   - the audit log verifies (chain, tree, signed checkpoints) and holds a successful entry for
+//     every acknowledged wrap and rotation: an entry is durable before its response is sent.
 #include <cstdlib>
 #include <random>
 #include <set>
 
+#include "audit/checkpoint.h"
+#include "audit/sqlite_audit_store.h"
+#include "audit/verifier.h"
 #include "test/faults/fault_report.h"
 #include "test/faults/store_inspector.h"
 #include "test/faults/wrap_load.h"
@@ -29,6 +34,10 @@ class CrashTest : public KmsdTest {
     KmsdTest::SetUp();
     if (HasFatalFailure()) return;
     CreateKey("orders");
+    // The checkpoint keys, taken before any crash, as a verifier keeps them apart from the log.
+    auto keys = audit::CheckpointKeysFromJwkSet(Json(Call(*admin_, "GET", "/v1/audit/keys")));
+    ASSERT_TRUE(keys.ok()) << keys.error().ToString();
+    audit_keys_ = std::move(keys).value();
   }
 
   // One round: load, kill at a random moment, restart, check. Wraps and rotations acknowledged
@@ -52,6 +61,8 @@ class CrashTest : public KmsdTest {
     std::vector<AcknowledgedWrap> wraps = load->acknowledged_wraps();
     std::vector<std::uint32_t> rotations = load->acknowledged_rotations();
     wraps_.insert(wraps_.end(), wraps.begin(), wraps.end());
+    std::vector<std::string> ids = load->acknowledged_request_ids();
+    acknowledged_ids_.insert(ids.begin(), ids.end());
     rotations_.insert(rotations_.end(), rotations.begin(), rotations.end());
     ReportMeasurement("crash_acknowledged_wraps", static_cast<double>(wraps.size()), "wraps");
     ReportMeasurement("crash_acknowledged_rotations", static_cast<double>(rotations.size()),
@@ -68,8 +79,6 @@ class CrashTest : public KmsdTest {
     ExpectRotationsKept();
     ExpectStoreSound();
     ExpectServiceGoesOn();
-    // TODO(#5): also check here that the audit log verifies and holds an entry for every
-    // acknowledged operation, once the audit log exists.
   }
 
   void ExpectRotationsKept() {
@@ -95,11 +104,39 @@ class CrashTest : public KmsdTest {
     EXPECT_FALSE(versions.empty());
     std::vector<std::string> missing = VersionsWithoutHsmObject(kmsd_->token(), versions);
     EXPECT_TRUE(missing.empty()) << "versions without an HSM key: " << missing[0];
+    ExpectAuditLogSound();
     kmsd_->Restart();
     engine_ = kmsd_->Client("engine");
     officer_ = kmsd_->Client("officer");
     ASSERT_NE(engine_, nullptr);
     ASSERT_NE(officer_, nullptr);
+  }
+
+  // With kmsd stopped: the audit file verifies and records every acknowledged operation.
+  void ExpectAuditLogSound() {
+    auto store = audit::SqliteAuditStore::Open(kmsd_->dir() / "audit.db");
+    ASSERT_TRUE(store.ok()) << store.error().ToString();
+    audit::SqliteAuditStore& s = **store;
+    auto fetch = [&s](std::uint64_t first, std::size_t limit) { return s.Read(first, limit); };
+    auto report = audit::VerifyAuditLog(fetch, s.AllCheckpoints().value(), audit_keys_);
+    ASSERT_TRUE(report.ok()) << report.error().ToString();
+    EXPECT_TRUE(report->ok()) << audit::FindingName(report->finding) << ": " << report->detail;
+
+    std::set<std::string> recorded;
+    for (std::uint64_t next = 0;;) {
+      std::vector<audit::AuditEntry> page = s.Read(next, 1000).value();
+      if (page.empty()) break;
+      for (const audit::AuditEntry& entry : page) {
+        if (entry.outcome == "success") recorded.insert(entry.request_id);
+      }
+      next = page.back().index + 1;
+    }
+    // Every acknowledged response named its request, and the load acknowledged at least 20 wraps.
+    EXPECT_EQ(acknowledged_ids_.count(""), 0u);
+    EXPECT_GE(acknowledged_ids_.size(), 20u);
+    std::size_t unrecorded = 0;
+    for (const std::string& id : acknowledged_ids_) unrecorded += recorded.count(id) == 0;
+    EXPECT_EQ(unrecorded, 0u) << "of " << acknowledged_ids_.size() << " acknowledged operations";
   }
 
   // Whatever the crash left behind (an unreferenced HSM object, a half-used reservation) must
@@ -119,6 +156,8 @@ class CrashTest : public KmsdTest {
   }
 
   std::vector<AcknowledgedWrap> wraps_;
+  std::set<std::string> acknowledged_ids_;
+  audit::CheckpointKeys audit_keys_;
   std::vector<std::uint32_t> rotations_;
 };
 

@@ -96,6 +96,7 @@ void WrapLoad::RunEngine(int thread_index) {
                             body["key_version"].get<std::uint32_t>()};
       std::lock_guard lock(mutex_);
       wraps_.push_back(std::move(wrap));
+      request_ids_.push_back(response->Header("x-request-id"));
     }
     Record(std::move(sample));
     if (options_.pause.count() > 0) std::this_thread::sleep_for(options_.pause);
@@ -116,6 +117,7 @@ void WrapLoad::RunOfficer() {
       nlohmann::json body = nlohmann::json::parse(response->body);
       std::lock_guard lock(mutex_);
       rotations_.push_back(body["primary_version"].get<std::uint32_t>());
+      request_ids_.push_back(response->Header("x-request-id"));
     }
     Record(std::move(sample));
   }
@@ -129,6 +131,11 @@ std::vector<Sample> WrapLoad::samples() const {
 std::vector<AcknowledgedWrap> WrapLoad::acknowledged_wraps() const {
   std::lock_guard lock(mutex_);
   return wraps_;
+}
+
+std::vector<std::string> WrapLoad::acknowledged_request_ids() const {
+  std::lock_guard lock(mutex_);
+  return request_ids_;
 }
 
 std::vector<std::uint32_t> WrapLoad::acknowledged_rotations() const {

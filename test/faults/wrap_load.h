@@ -69,6 +69,8 @@ class WrapLoad {
   std::vector<AcknowledgedWrap> acknowledged_wraps() const;
   // The primary version each acknowledged rotation reported.
   std::vector<std::uint32_t> acknowledged_rotations() const;
+  // The X-Request-Id of every wrap and rotation answered with 200, for the audit log check.
+  std::vector<std::string> acknowledged_request_ids() const;
   // Samples with this status (0 for transport failures).
   std::size_t CountStatus(int status) const;
 
@@ -88,6 +90,7 @@ class WrapLoad {
   std::vector<Sample> samples_;
   std::vector<AcknowledgedWrap> wraps_;
   std::vector<std::uint32_t> rotations_;
+  std::vector<std::string> request_ids_;
 };
 
 // Latency percentiles of a set of samples, in milliseconds. `percentile` in [0, 100]; 0 for an

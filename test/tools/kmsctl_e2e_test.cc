@@ -5,7 +5,11 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <thread>
 
+#include "audit/archive_file.h"
+#include "audit/archive_verifier.h"
+#include "audit/merkle_tree.h"
 #include "client/kms_client.h"
 #include "common/base64.h"
 #include "test/integration/kmsd_test.h"
@@ -268,6 +272,106 @@ TEST_F(KmsctlTest, Audit_CheckpointTailVerifyExportAndReport) {
   EXPECT_NE(review.out.find("spiffe://weftkit.dev/officer/alice"), std::string::npos);
 
   EXPECT_EQ(Kmsctl("engine", {"audit", "verify"}).exit_code, 3);
+}
+
+// Retention through the real kmsd: the archiver moves the oldest entries into files while the
+// server runs; after a restart (without retention, so nothing moves while the test reads) the
+// archived positions are refused with a clear code, their proofs still verify, and
+// `kmsctl audit verify --archives` spans files and live entries and names a damaged file.
+class KmsctlRetentionTest : public KmsctlTest {
+ protected:
+  test::KmsdOptions Options() override {
+    test::KmsdOptions options;
+    options.settings["audit.checkpoint_interval_s"] = "1";
+    options.settings["audit.archive_interval_s"] = "1";
+    options.settings["audit.keep_entries"] = "3";
+    options.prepare = [](test::KmsdOptions& o, const std::filesystem::path& pki_dir) {
+      std::filesystem::path archives = pki_dir.parent_path() / "audit-archive";
+      std::filesystem::create_directories(archives);
+      o.settings["audit.archive_directory"] = archives.string();
+    };
+    return options;
+  }
+
+  std::filesystem::path Archives() const { return kmsd_->dir() / "audit-archive"; }
+
+  // Restarts kmsd with the retention settings taken out of its configuration.
+  void RestartWithoutRetention() {
+    std::istringstream lines(ReadText(kmsd_->dir() / "kmsd.conf"));
+    std::string line, kept;
+    while (std::getline(lines, line)) {
+      if (line.rfind("archive_", 0) == 0 || line.rfind("keep_entries", 0) == 0) continue;
+      kept += line + "\n";
+    }
+    std::ofstream(kmsd_->dir() / "kmsd.conf", std::ios::trunc) << kept;
+    kmsd_->Restart();
+    admin_ = kmsd_->Client("admin");
+    ASSERT_NE(admin_, nullptr);
+  }
+};
+
+TEST_F(KmsctlRetentionTest, Audit_VerifyAcrossArchives_AndArchivedPositionsAreRefused) {
+  CreateKey("orders");
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(Call(*officer_, "POST", "/v1/keys/orders/rotate", json::object()).status, 200);
+  }
+  // The archiver runs every second; wait (bounded) until entry 0 has left the database.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (Call(*admin_, "GET", "/v1/audit/entries?start=0&limit=1").status != 404) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << kmsd_->Log();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  RestartWithoutRetention();
+
+  test::HttpResponse archived = Call(*admin_, "GET", "/v1/audit/entries?start=0&limit=1");
+  EXPECT_EQ(archived.status, 404);
+  EXPECT_EQ(Code(archived), "audit_entry_archived");
+  test::HttpResponse exported = Call(*admin_, "GET", "/v1/audit/export?format=jsonl&from=0");
+  EXPECT_EQ(exported.status, 404);
+  EXPECT_EQ(Code(exported), "audit_entry_archived");
+  std::uint64_t first_live =
+      Json(Call(*admin_, "GET", "/v1/audit/entries?start=1000000&limit=1"))["first_index"];
+  EXPECT_GT(first_live, 0u);
+
+  // Entry 0's proof against the newest signed checkpoint, with its leaf hash from the file.
+  std::vector<std::filesystem::path> files = audit::ListArchiveFiles(Archives()).value();
+  ASSERT_FALSE(files.empty());
+  audit::ArchiveContents oldest =
+      audit::DecodeArchive(audit::ReadArchiveBytes(files.front()).value()).value();
+  json latest = Json(Call(*admin_, "GET", "/v1/audit/checkpoints/latest"));
+  std::uint64_t size = latest["tree_size"];
+  json proof = Json(
+      Call(*admin_, "GET", "/v1/audit/proofs/inclusion?index=0&tree_size=" + std::to_string(size)));
+  std::vector<audit::Hash> path;
+  for (const json& hex : proof["proof"])
+    path.push_back(audit::HashFromHex(hex.get<std::string>()).value());
+  EXPECT_TRUE(
+      audit::VerifyInclusion(oldest.entries.at(0).leaf_hash, 0, size, path,
+                             audit::HashFromHex(latest["root_hash"].get<std::string>()).value()));
+
+  KmsctlRun verified =
+      Kmsctl("admin", {"audit", "verify", "--archives", Archives().string(), "--json"});
+  ASSERT_EQ(verified.exit_code, 0) << verified.err << verified.out;
+  EXPECT_EQ(verified.Json()["finding"], "none");
+  EXPECT_GT(verified.Json()["entries"].get<std::uint64_t>(), first_live);
+
+  KmsctlRun without = Kmsctl("admin", {"audit", "verify", "--json"});
+  EXPECT_EQ(without.exit_code, 7) << without.err << without.out;
+  EXPECT_EQ(without.Json()["finding"], "archive_missing");
+
+  // A copy of the archives with one byte of the oldest file flipped.
+  std::filesystem::path copy = work_ / "archive-copy";
+  std::filesystem::copy(Archives(), copy);
+  std::vector<std::uint8_t> bytes =
+      audit::ReadArchiveBytes(copy / files.front().filename()).value();
+  bytes[bytes.size() / 2] ^= 0x01;
+  std::ofstream(copy / files.front().filename(), std::ios::binary | std::ios::trunc)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
+  KmsctlRun damaged = Kmsctl("admin", {"audit", "verify", "--archives", copy.string(), "--json"});
+  EXPECT_EQ(damaged.exit_code, 7) << damaged.err << damaged.out;
+  EXPECT_EQ(damaged.Json()["finding"], "archive_corrupt");
+  EXPECT_EQ(damaged.Json()["file"], files.front().filename().string());
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
 // kmsctl audit ...: the tamper-evident audit log (docs/siem.md, docs/compliance.md): tail,
 // independent verification, export, compliance evidence and checkpoints.
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <thread>
 
+#include "audit/archive_verifier.h"
 #include "audit/checkpoint.h"
 #include "audit/entry_json.h"
 #include "audit/verifier.h"
@@ -27,6 +29,12 @@ Result<json> GetJson(client::KmsClient& kms, const std::string& path) {
   return std::move(result.body);
 }
 
+// The log's head: {"tree_size", "first_index", "entries": []}. It asks from the largest index,
+// past any log, because a page from entry 0 is refused once retention has archived it.
+Result<json> GetHead(client::KmsClient& kms) {
+  return GetJson(kms, "/v1/audit/entries?start=18446744073709551615&limit=1");
+}
+
 Result<std::uint64_t> OptionalNumber(const Arguments& args, const std::string& name,
                                      std::uint64_t fallback) {
   auto text = args.Get(name);
@@ -38,7 +46,7 @@ Result<std::uint64_t> OptionalNumber(const Arguments& args, const std::string& n
 // audit tail [-n N] [--follow]: the last N entries, then (with --follow) new ones as they come.
 Result<int> Tail(Invocation& call) {
   WK_ASSIGN_OR_RETURN(std::uint64_t count, OptionalNumber(call.args, "lines", 20));
-  WK_ASSIGN_OR_RETURN(json head, GetJson(call.client, "/v1/audit/entries?start=0&limit=1"));
+  WK_ASSIGN_OR_RETURN(json head, GetHead(call.client));
   std::uint64_t size = head.value("tree_size", std::uint64_t{0});
   std::uint64_t start = size > count ? size - count : 0;
   WK_ASSIGN_OR_RETURN(
@@ -78,13 +86,21 @@ Result<std::vector<audit::Checkpoint>> AllCheckpoints(client::KmsClient& kms) {
   }
 }
 
-// audit verify: fetches entries, checkpoints and keys from kmsd and checks them independently
-// (audit/verifier.h): nothing the server says is trusted beyond the published keys.
+// audit verify [--archives DIR]: fetches entries, checkpoints and keys from kmsd and checks them
+// independently (audit/verifier.h), after the archive files in DIR when retention has moved the
+// oldest entries out (audit/archive_verifier.h): nothing the server says is trusted beyond the
+// published keys.
 Result<int> Verify(Invocation& call) {
+  std::vector<std::filesystem::path> archives;
+  if (auto directory = call.args.Get("archives")) {
+    Result<std::vector<std::filesystem::path>> listed = audit::ListArchiveFiles(*directory);
+    if (!listed.ok()) return UsageError("cannot list the archive directory " + *directory);
+    archives = std::move(listed).value();
+  }
   WK_ASSIGN_OR_RETURN(json jwks, GetJson(call.client, "/v1/audit/keys"));
   WK_ASSIGN_OR_RETURN(audit::CheckpointKeys keys, audit::CheckpointKeysFromJwkSet(jwks));
   WK_ASSIGN_OR_RETURN(std::vector<audit::Checkpoint> checkpoints, AllCheckpoints(call.client));
-  WK_ASSIGN_OR_RETURN(json head, GetJson(call.client, "/v1/audit/entries?start=0&limit=1"));
+  WK_ASSIGN_OR_RETURN(json head, GetHead(call.client));
   // Every request, this command's own reads included, adds an entry: verify the log as it was
   // when the command started (and at least up to the newest checkpoint), or it would chase its
   // own tail.
@@ -111,15 +127,17 @@ Result<int> Verify(Invocation& call) {
     return entries;
   };
   WK_ASSIGN_OR_RETURN(std::size_t page_size, OptionalNumber(call.args, "page-size", 1000));
+  audit::LiveLog live{fetch, head.value("first_index", std::uint64_t{0}), std::move(checkpoints)};
   WK_ASSIGN_OR_RETURN(audit::VerificationReport report,
-                      audit::VerifyAuditLog(fetch, checkpoints, keys,
-                                            {std::clamp<std::size_t>(page_size, 1, 1000)}));
+                      audit::VerifyWithArchives(archives, live, keys,
+                                                {std::clamp<std::size_t>(page_size, 1, 1000)}));
   progress.Finish(report.entries);
 
   json out = {{"ok", report.ok()},
               {"finding", audit::FindingName(report.finding)},
               {"first_bad_index", report.first_bad_index ? json(*report.first_bad_index) : json()},
               {"detail", report.detail},
+              {"file", report.file.empty() ? json() : json(report.file)},
               {"entries", report.entries},
               {"checkpoints_verified", report.checkpoints_verified},
               {"verified_tree_size", report.verified_tree_size},
@@ -131,12 +149,14 @@ Result<int> Verify(Invocation& call) {
 // audit export: every page of /v1/audit/export, following Audit-Next, to --out or stdout.
 Result<int> Export(Invocation& call) {
   std::string format = call.args.Get("format").value_or("jsonl");
-  WK_ASSIGN_OR_RETURN(std::uint64_t from, OptionalNumber(call.args, "from", 0));
+  WK_ASSIGN_OR_RETURN(json head, GetHead(call.client));
+  // By default from the oldest entry still live: older ones are in retention's archive files.
+  WK_ASSIGN_OR_RETURN(std::uint64_t from,
+                      OptionalNumber(call.args, "from", head.value("first_index", 0ULL)));
   std::string to = call.args.Get("to").value_or("");
   if (to.empty()) {
     // The export's own requests are audited too: stop at the log's size when the command
     // started, or it would keep finding the entries it caused.
-    WK_ASSIGN_OR_RETURN(json head, GetJson(call.client, "/v1/audit/entries?start=0&limit=1"));
     to = std::to_string(head.value("tree_size", std::uint64_t{0}));
   }
   std::ofstream file;
@@ -207,12 +227,15 @@ std::vector<Command> AuditCommands() {
        0,
        Tail},
       {{"audit", "verify"},
-       "[--page-size N]",
+       "[--page-size N] [--archives DIR]",
        "Verify the audit log independently: hash chain, Merkle tree, signed checkpoints",
        "Fetches every entry, every checkpoint and the checkpoint keys, and recomputes\n"
        "everything locally. Exit code 7 names a changed, removed or inserted entry, a truncated\n"
-       "log or a bad checkpoint signature. Progress goes to stderr on a terminal.",
-       {"page-size"},
+       "log or a bad checkpoint signature. Progress goes to stderr on a terminal.\n"
+       "When retention has archived the oldest entries, --archives DIR names a copy of the\n"
+       "archive directory: every file is checked and the log verified across files and live\n"
+       "entries; a damaged, missing or misplaced file is named in \"file\".",
+       {"page-size", "archives"},
        {},
        0,
        0,
