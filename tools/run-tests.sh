@@ -11,10 +11,14 @@
 #   plain       build-ci/ (RelWithDebInfo, -DWEFTKIT_WERROR=ON), the whole suite
 #   tsan        build-tsan/, ThreadSanitizer (GCC), the whole suite
 # Every build has -DWEFTKIT_WERROR=ON. WEFTKIT_STAGES lists the stages to run, in order; the
-# default, and so CI's, is "sanitizers fuzz" (docs/development.md#sanitizers says why, with the
-# times measured). "plain" and "tsan" are run by asking for them, e.g.
-#   WEFTKIT_STAGES="plain" tools/run-tests.sh            # the quick uninstrumented run
+# default, and so CI's, is "plain fuzz": the fuzz binaries run under AddressSanitizer and
+# UndefinedBehaviorSanitizer, the test suite without them. "sanitizers" and "tsan" are run by
+# asking for them, e.g.
+#   WEFTKIT_STAGES=sanitizers tools/run-tests.sh        # the whole suite under ASan+UBSan
 #   WEFTKIT_STAGES="sanitizers fuzz plain tsan" tools/run-tests.sh
+# TODO(#8): make the default "sanitizers fuzz" (the ASan+UBSan suite instead of the plain one;
+# both do not fit CI's 90 minutes) once a whole-suite ASan run has been seen green and timed on
+# an idle machine; see docs/hardening.md#sanitizers for how far the runs got.
 # The older WEFTKIT_SANITIZE still works when WEFTKIT_STAGES is unset: 0 is "plain", 1 is
 # "sanitizers", both is "sanitizers plain".
 # Extra ctest arguments apply to the test-suite stages, not to the fuzz stage, which always runs
@@ -41,7 +45,7 @@ else
     0) STAGES=(plain) ;;
     1) STAGES=(sanitizers) ;;
     both) STAGES=(sanitizers plain) ;;
-    *) STAGES=(sanitizers fuzz) ;;
+    *) STAGES=(plain fuzz) ;;
   esac
 fi
 for stage in "${STAGES[@]}"; do
@@ -120,8 +124,9 @@ for stage in "${STAGES[@]}"; do
     tsan)
       # SoftHSM, OpenSSL and SQLite are not built with ThreadSanitizer; the suppressions file
       # says which of their reports are ignored and why.
-      TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/tools/sanitizers/tsan.supp} \
-        run_stage tsan build-tsan -DWEFTKIT_TSAN=ON -- "$@"
+      tsan_default="halt_on_error=1:second_deadlock_stack=1"
+      tsan_default+=":suppressions=$ROOT/tools/sanitizers/tsan.supp"
+      TSAN_OPTIONS=${TSAN_OPTIONS:-$tsan_default} run_stage tsan build-tsan -DWEFTKIT_TSAN=ON -- "$@"
       ;;
   esac
 done
