@@ -116,9 +116,10 @@ for stage in "${STAGES[@]}"; do
     sanitizers) run_stage sanitizers build-asan -DWEFTKIT_SANITIZE=ON -- "$@" ;;
     plain) run_stage plain build-ci -- "$@" ;;
     fuzz)
-      # Clang's libFuzzer; the project's own libraries are instrumented for coverage too.
-      BUILD_TARGETS=fuzzers TEST_SUBDIR=fuzz run_stage fuzz build-fuzz \
-        -DCMAKE_CXX_COMPILER=clang++ -DWEFTKIT_FUZZ=ON -DWEFTKIT_BUILD_TESTS=OFF \
+      # Clang's libFuzzer; the project's own libraries are instrumented for coverage too. CXX
+      # picks the compiler at the first configure only, as in tools/fuzz.sh.
+      CXX=clang++ BUILD_TARGETS=fuzzers TEST_SUBDIR=fuzz run_stage fuzz build-fuzz \
+        -DWEFTKIT_FUZZ=ON -DWEFTKIT_BUILD_TESTS=OFF \
         -DWEFTKIT_FUZZ_SECONDS="${WEFTKIT_FUZZ_SECONDS:-20}" -- -L '^fuzz_run$'
       ;;
     tsan)
