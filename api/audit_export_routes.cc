@@ -263,7 +263,9 @@ Result<AuditQuery> ParseAuditQuery(std::string_view query,
 
 void RegisterAuditExportRoutes(server::Router& router, const audit::AuditReader& reader,
                                Authorizer authorize, const AuditExportOptions& options) {
-  auto context = std::make_shared<ExportContext>(reader, std::move(authorize), options);
+  // Braces, not make_shared: Clang 14 (the fuzz build) has no C++20 aggregate init from
+  // parentheses, which make_shared of an aggregate needs.
+  std::shared_ptr<ExportContext> context(new ExportContext{reader, std::move(authorize), options});
   router.Add({"GET", "/v1/audit/export", server::RunOn::kWorker, false,
               [context](const Request& request, const SecurityContext& security) {
                 return Respond(security, [&] { return ExportPage(*context, request, security); });

@@ -1,5 +1,10 @@
 #include "server/rate_limits.h"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <array>
+
 #include "server/problem.h"
 
 namespace weftkit::server {
@@ -11,16 +16,43 @@ TokenBucketSettings BucketFor(const RateLimit& limit, std::size_t tracked_client
           .max_keys = tracked_clients};
 }
 
+// `address` ("2001:db8::7", no zone) with its last 64 bits cleared, written "<network>/64";
+// an IPv4-mapped address as its IPv4 text; nullopt if `address` is not IPv6.
+std::optional<std::string> Ipv6NetworkKey(const std::string& address) {
+  std::array<unsigned char, 16> bytes{};
+  if (inet_pton(AF_INET6, address.c_str(), bytes.data()) != 1) return std::nullopt;
+
+  std::array<char, INET6_ADDRSTRLEN> text{};
+  constexpr std::array<unsigned char, 12> kV4MappedPrefix{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::equal(kV4MappedPrefix.begin(), kV4MappedPrefix.end(), bytes.begin())) {
+    if (inet_ntop(AF_INET, bytes.data() + 12, text.data(), text.size()) == nullptr) {
+      return std::nullopt;
+    }
+    return std::string(text.data());
+  }
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  if (inet_ntop(AF_INET6, bytes.data(), text.data(), text.size()) == nullptr) return std::nullopt;
+  return std::string(text.data()) + "/64";
+}
+
 }  // namespace
 
-// TODO(#8): an IPv6 client is keyed by its full address; keying by its /64 would stop one host
-// from spreading its attempts over many addresses.
 std::string_view SourceAddress(std::string_view peer) {
   if (!peer.empty() && peer.front() == '[') {
     std::size_t close = peer.find(']');
     return close == std::string_view::npos ? peer : peer.substr(1, close - 1);
   }
   return peer.substr(0, peer.rfind(':'));
+}
+
+std::string SourceKey(std::string_view peer) {
+  std::string_view address = SourceAddress(peer);
+  std::size_t percent = address.find('%');
+  std::string_view zone =
+      percent == std::string_view::npos ? std::string_view() : address.substr(percent);
+  std::optional<std::string> network = Ipv6NetworkKey(std::string(address.substr(0, percent)));
+  if (!network) return std::string(address);
+  return *network + std::string(zone);
 }
 
 Result<std::unique_ptr<RateLimits>> RateLimits::Create(const RateLimitSettings& settings,
@@ -47,7 +79,7 @@ std::optional<RateRefusal> RateLimits::Refused(const char* limit, std::int64_t r
 }
 
 std::optional<RateRefusal> RateLimits::AdmitLogin(std::string_view peer) {
-  return Refused("auth_source", auth_source_.Take(SourceAddress(peer), 1));
+  return Refused("auth_source", auth_source_.Take(SourceKey(peer), 1));
 }
 
 std::optional<RateRefusal> RateLimits::AdmitLoginPrincipal(std::string_view principal) {
@@ -55,11 +87,11 @@ std::optional<RateRefusal> RateLimits::AdmitLoginPrincipal(std::string_view prin
 }
 
 std::optional<RateRefusal> RateLimits::CheckSource(std::string_view peer) {
-  return Refused("auth_source", auth_source_.WaitFor(SourceAddress(peer)));
+  return Refused("auth_source", auth_source_.WaitFor(SourceKey(peer)));
 }
 
 void RateLimits::RecordFailedAuthentication(std::string_view peer) {
-  auth_source_.Charge(SourceAddress(peer), 1);
+  auth_source_.Charge(SourceKey(peer), 1);
 }
 
 std::optional<RateRefusal> RateLimits::AdmitUnwrap(std::string_view peer,
@@ -69,7 +101,7 @@ std::optional<RateRefusal> RateLimits::AdmitUnwrap(std::string_view peer,
   if (std::int64_t wait = unwrap_principal_.Take(principal, cost); wait > 0) {
     return Refused("unwrap_principal", wait);
   }
-  std::string_view source = SourceAddress(peer);
+  const std::string source = SourceKey(peer);
   if (std::int64_t wait = unwrap_source_.Take(source, cost); wait > 0) {
     unwrap_principal_.Refund(principal, cost);  // neither bucket pays for a refused request
     return Refused("unwrap_source", wait);

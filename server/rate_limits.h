@@ -15,7 +15,9 @@
 // A refusal carries the seconds after which the same request would be admitted; it is answered
 // with 429, problem code "rate_limited" and Retry-After (RateLimitedResponse), and counted in
 // kms_rate_limited_total{limit} with limit one of auth_source, auth_principal, unwrap_source,
-// unwrap_principal. The source address is the peer's IP without the port.
+// unwrap_principal. The per-source limits key a client by SourceKey(peer): an IPv4 address
+// by itself, an IPv6 address by its /64 network, because one IPv6 host usually holds a whole /64
+// and could otherwise spread its attempts over as many addresses as it likes.
 //
 // Thread safety: every method is thread-safe.
 #pragma once
@@ -76,6 +78,13 @@ class RateLimits {
 
 // The IP address of a peer written "ip:port" or "[ipv6]:port".
 std::string_view SourceAddress(std::string_view peer);
+
+// The key of a peer ("ip:port" or "[ipv6]:port") in the per-source buckets: an IPv4 address as
+// written ("192.0.2.7"); an IPv6 address as its /64 network in RFC 5952 form ("2001:db8:1:2::/64"),
+// with its zone kept ("fe80::/64%eth0"); an IPv4-mapped IPv6 address (::ffff:192.0.2.7) as the
+// IPv4 address, so a dual-stack listener keys IPv4 clients as an IPv4 one does. Text that is not
+// an IP address (e.g. "unknown") is its own key.
+std::string SourceKey(std::string_view peer);
 
 // 429 with problem code "rate_limited" and "Retry-After: <seconds>".
 Response RateLimitedResponse(const RateRefusal& refusal, const std::string& request_id);

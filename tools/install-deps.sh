@@ -5,6 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
+  clang libclang-rt-14-dev  # tools/run-tests.sh stage fuzz: clang++ and libFuzzer (compiler-rt)
   libssl-dev openssl
   libboost-dev libboost-system-dev
   libsqlite3-dev sqlite3

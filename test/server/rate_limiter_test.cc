@@ -158,6 +158,38 @@ TEST_F(RateLimitsTest, SourceAddress_DropsThePort) {
   EXPECT_EQ(SourceAddress("[2001:db8::7]:1"), "2001:db8::7");
 }
 
+TEST_F(RateLimitsTest, SourceKey_IsTheIpv4Address_OrTheIpv6Slash64) {
+  EXPECT_EQ(SourceKey("192.0.2.7:43210"), "192.0.2.7");
+  EXPECT_EQ(SourceKey("[2001:db8:1:2:aaaa:bbbb:cccc:dddd]:443"), "2001:db8:1:2::/64");
+  EXPECT_EQ(SourceKey("[2001:db8:1:2::1]:443"), "2001:db8:1:2::/64");
+  EXPECT_EQ(SourceKey("[2001:db8:1:3::1]:443"), "2001:db8:1:3::/64");
+  EXPECT_EQ(SourceKey("[::1]:443"), "::/64");
+  // Asio writes IPv4 peers of a dual-stack listener IPv4-mapped; they stay apart.
+  EXPECT_EQ(SourceKey("[::ffff:192.0.2.7]:1"), "192.0.2.7");
+  EXPECT_EQ(SourceKey("[::ffff:192.0.2.8]:1"), "192.0.2.8");
+  EXPECT_EQ(SourceKey("[fe80::1%eth0]:1"), "fe80::/64%eth0");
+  EXPECT_EQ(SourceKey("[fe80::2%eth1]:1"), "fe80::/64%eth1");
+  EXPECT_EQ(SourceKey("unknown"), "unknown");
+  EXPECT_EQ(SourceKey("[not-an-address]:1"), "not-an-address");
+}
+
+TEST_F(RateLimitsTest, FailedAuthentications_BlockTheWholeIpv6Slash64_NotTheNext) {
+  RateLimitSettings settings;
+  settings.auth_per_source = {1, 3};
+  auto limits = Limits(settings);
+  ASSERT_NE(limits, nullptr);
+  // Three different addresses of one /64 share one bucket.
+  for (int i = 1; i <= 3; ++i) {
+    limits->RecordFailedAuthentication("[2001:db8:0:1::" + std::to_string(i) + "]:5000");
+  }
+  std::optional<RateRefusal> refused = limits->CheckSource("[2001:db8:0:1:ffff::9]:1");
+  ASSERT_TRUE(refused);
+  EXPECT_STREQ(refused->limit, "auth_source");
+  EXPECT_TRUE(limits->AdmitLogin("[2001:db8:0:1::77]:2"));
+  EXPECT_FALSE(limits->CheckSource("[2001:db8:0:2::1]:1"));
+  EXPECT_FALSE(limits->AdmitLogin("[2001:db8:0:2::1]:1"));
+}
+
 TEST_F(RateLimitsTest, AdmitUnwrap_CountsEachDek_AndIsCountedInMetrics) {
   RateLimitSettings settings;
   settings.unwrap_per_principal = {100, 1000};
