@@ -16,9 +16,9 @@
 # asking for them, e.g.
 #   WEFTKIT_STAGES=sanitizers tools/run-tests.sh        # the whole suite under ASan+UBSan
 #   WEFTKIT_STAGES="sanitizers fuzz plain tsan" tools/run-tests.sh
-# TODO(#8): make the default "sanitizers fuzz" (the ASan+UBSan suite instead of the plain one;
-# both do not fit CI's 90 minutes) once a whole-suite ASan run has been seen green and timed on
-# an idle machine; see docs/hardening.md#sanitizers for how far the runs got.
+# TODO(#8): make the default "sanitizers fuzz" (the ASan+UBSan suite instead of the plain one)
+# once a fresh-clone CI run with it has been timed; a whole-suite ASan run has been seen green
+# once (docs/hardening.md#sanitizers).
 # The older WEFTKIT_SANITIZE still works when WEFTKIT_STAGES is unset: 0 is "plain", 1 is
 # "sanitizers", both is "sanitizers plain".
 # Extra ctest arguments apply to the test-suite stages, not to the fuzz stage, which always runs
