@@ -11,6 +11,7 @@
 #include <iterator>
 #include <limits>
 
+#include "audit/byte_reader.h"
 #include "audit/canonical_entry.h"
 #include "common/base64.h"
 
@@ -97,24 +98,9 @@ Result<std::vector<std::uint8_t>> Compress(std::span<const std::uint8_t> payload
 }
 
 // Reads the fixed-size fields of the payload and the file front to back.
-class ByteReader {
+class ArchiveReader : public ByteReader {
  public:
-  explicit ByteReader(std::span<const std::uint8_t> bytes) : rest_(bytes) {}
-
-  bool Uint(int bytes, std::uint64_t& out) {
-    if (rest_.size() < static_cast<std::size_t>(bytes)) return false;
-    out = 0;
-    for (int i = 0; i < bytes; ++i) out = out << 8 | rest_[static_cast<std::size_t>(i)];
-    rest_ = rest_.subspan(static_cast<std::size_t>(bytes));
-    return true;
-  }
-
-  bool Take(std::size_t count, std::span<const std::uint8_t>& out) {
-    if (rest_.size() < count) return false;
-    out = rest_.first(count);
-    rest_ = rest_.subspan(count);
-    return true;
-  }
+  using ByteReader::ByteReader;
 
   bool Hash32(Hash& out) {
     std::span<const std::uint8_t> bytes;
@@ -130,11 +116,6 @@ class ByteReader {
     out.assign(bytes.begin(), bytes.end());
     return true;
   }
-
-  std::size_t left() const { return rest_.size(); }
-
- private:
-  std::span<const std::uint8_t> rest_;
 };
 
 struct Header {
@@ -152,7 +133,7 @@ Result<Header> ReadHeader(std::span<const std::uint8_t> file) {
   if (!std::equal(kMagic.begin(), kMagic.end(), file.begin())) {
     return Corrupt("not an audit archive (bad magic)");
   }
-  ByteReader in(file.subspan(kMagic.size()));
+  ArchiveReader in(file.subspan(kMagic.size()));
   std::uint64_t version = 0, compression = 0, reserved = 0, created = 0, compressed = 0;
   Header header;
   in.Uint(2, version);
@@ -194,7 +175,7 @@ Result<std::vector<std::uint8_t>> Decompress(const Header& header) {
   return out;
 }
 
-Result<Checkpoint> ReadCheckpoint(ByteReader& in) {
+Result<Checkpoint> ReadCheckpoint(ArchiveReader& in) {
   Checkpoint checkpoint;
   std::uint64_t time = 0;
   std::vector<std::uint8_t> kid;
@@ -208,7 +189,7 @@ Result<Checkpoint> ReadCheckpoint(ByteReader& in) {
 }
 
 // One entry, checked against its stored leaf hash and the chain link from `previous`.
-Result<SealedEntry> ReadEntry(ByteReader& in, std::uint64_t index, const Hash& previous) {
+Result<SealedEntry> ReadEntry(ArchiveReader& in, std::uint64_t index, const Hash& previous) {
   std::uint64_t length = 0;
   std::span<const std::uint8_t> canonical;
   SealedEntry sealed;
@@ -238,7 +219,7 @@ Result<ArchiveContents> ReadPayload(const Header& header, std::span<const std::u
   contents.first_index = header.first_index;
   contents.end_index = header.end_index;
   contents.created_ms = header.created_ms;
-  ByteReader in(payload);
+  ArchiveReader in(payload);
   std::uint64_t count = 0;
   if (!in.Hash32(contents.previous_leaf) || !in.Uint(4, count) || count > 64) {
     return Corrupt("the compact range is malformed");

@@ -11,9 +11,9 @@
 //   4. in one transaction: record the archive, keep the 32-byte leaf hashes, delete the rows;
 //   5. append an "audit.archive" entry naming the file.
 // A crash before 4 leaves the rows live and at most an unrecorded file (or a temporary one),
-// which the next pass deletes before writing the range again (it deletes no other file); a crash between 4 and 5 leaves an archive without
-// its entry, which the next pass appends. So a pass after any crash loses nothing and leaves
-// one file per archived range.
+// which the next pass deletes before writing the range again (it deletes no other file); a crash
+// between 4 and 5 leaves an archive without its entry, which the next pass appends. So a pass after
+// any crash loses nothing and leaves one file per archived range.
 //
 // Thread safety: RunOnce and ArchiveUpTo are serialised by a mutex; the log keeps serving while
 // they run (readers of an archived position get "audit_entry_archived").

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "audit/byte_reader.h"
+
 namespace weftkit::audit {
 namespace {
 
@@ -44,30 +46,24 @@ Error BadCanonical(const std::string& detail) {
 }
 
 // Reads the canonical form front to back; every read checks the bytes left first.
-class CanonicalReader {
+class CanonicalReader : public ByteReader {
  public:
-  explicit CanonicalReader(std::span<const std::uint8_t> bytes) : rest_(bytes) {}
-
-  bool Uint(int bytes, std::uint64_t& out) {
-    if (rest_.size() < static_cast<std::size_t>(bytes)) return false;
-    out = 0;
-    for (int i = 0; i < bytes; ++i) out = out << 8 | rest_[static_cast<std::size_t>(i)];
-    rest_ = rest_.subspan(static_cast<std::size_t>(bytes));
-    return true;
-  }
+  using ByteReader::ByteReader;
 
   bool Raw(std::span<std::uint8_t> out) {
-    if (rest_.size() < out.size()) return false;
-    std::copy_n(rest_.begin(), out.size(), out.begin());
-    rest_ = rest_.subspan(out.size());
+    std::span<const std::uint8_t> bytes;
+    if (!Take(out.size(), bytes)) return false;
+    std::copy(bytes.begin(), bytes.end(), out.begin());
     return true;
   }
 
   bool Text(std::string& out) {
     std::uint64_t length = 0;
-    if (!Uint(4, length) || rest_.size() < length) return false;
-    out.assign(rest_.begin(), rest_.begin() + static_cast<std::ptrdiff_t>(length));
-    rest_ = rest_.subspan(static_cast<std::size_t>(length));
+    std::span<const std::uint8_t> bytes;
+    if (!Uint(4, length) || length > left() || !Take(static_cast<std::size_t>(length), bytes)) {
+      return false;
+    }
+    out.assign(bytes.begin(), bytes.end());
     return true;
   }
 
@@ -82,10 +78,7 @@ class CanonicalReader {
     return true;
   }
 
-  bool AtEnd() const { return rest_.empty(); }
-
- private:
-  std::span<const std::uint8_t> rest_;
+  bool AtEnd() const { return left() == 0; }
 };
 
 }  // namespace

@@ -75,7 +75,7 @@ struct ListenAddress {
 // [server]: the HTTPS front end, its thread pools and its limits.
 struct ServerSettings {
   ListenAddress listen;
-  std::uint32_t io_threads = 2;         // threads running Asio; they never block
+  std::uint32_t io_threads = 2;  // threads running Asio; they never block
   // Threads that call the HSM and the store. More than the cores: a worker mostly waits (for the
   // HSM, and for the audit entry's group commit), and a commit serves every worker waiting on it
   // (docs/performance.md).

@@ -80,9 +80,8 @@ class TlsStream {
   // Handler: void(error_code).
   template <class Handler>
   auto async_handshake(Handler&& handler) {
-    return Start<void(error_code)>(
-        [](SSL* ssl, std::size_t&) { return SSL_do_handshake(ssl); },
-        std::forward<Handler>(handler));
+    return Start<void(error_code)>([](SSL* ssl, std::size_t&) { return SSL_do_handshake(ssl); },
+                                   std::forward<Handler>(handler));
   }
 
   // Sends close_notify and waits for the peer's. Handler: void(error_code).

@@ -20,6 +20,7 @@
 #include "client/policy_state_file.h"
 #include "client/policy_watcher.h"
 #include "test/integration/kmsd_test.h"
+#include "test/support/policy_documents.h"
 
 namespace weftkit::client {
 namespace {
@@ -30,18 +31,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kScope = "cluster/prod";
 constexpr const char* kBase = "/v1/policy/scopes/cluster/prod";
-
-// A valid document: `reader` may select from `resource`; alice holds it.
-json Document(const std::string& resource) {
-  return {{"format", "weftkit.policy/v1"},
-          {"roles",
-           {{{"name", "reader"},
-             {"grants",
-              {{{"database_type", "relational"},
-                {"actions", {"select"}},
-                {"resources", {resource}}}}}}}},
-          {"bindings", {{{"principal", "alice"}, {"roles", {"reader"}}}}}};
-}
 
 // Replaces one character of `text` at `at` with another base64url character.
 std::string FlipChar(std::string text, std::size_t at) {
@@ -128,7 +117,7 @@ class PolicyWatcherTest : public test::KmsdTest {
 };
 
 TEST_F(PolicyWatcherTest, Refresh_FetchesVerifiedBundle_ThenGets304ForUnchangedEtag) {
-  Publish(Document("sales.*"), 0);
+  Publish(test::ReaderPolicy("sales.*"), 0);
   auto watcher = Watch(Options());
 
   auto first = watcher->Refresh();
@@ -161,7 +150,7 @@ TEST_F(PolicyWatcherTest, Refresh_FailsWithServerError_WhenScopeHasNoVersion) {
 }
 
 TEST_F(PolicyWatcherTest, LongPoll_IsWokenByPublish_WithinMilliseconds) {
-  Publish(Document("sales.*"), 0);
+  Publish(test::ReaderPolicy("sales.*"), 0);
   Events events;
   auto watcher = Watch(Options(&events));
   watcher->Start();
@@ -170,7 +159,7 @@ TEST_F(PolicyWatcherTest, LongPoll_IsWokenByPublish_WithinMilliseconds) {
   std::this_thread::sleep_for(milliseconds(300));
 
   Clock::time_point published = Clock::now();
-  Publish(Document("hr.*"), 1);
+  Publish(test::ReaderPolicy("hr.*"), 1);
   ASSERT_TRUE(events.WaitForVersion(2));
   auto latency = std::chrono::duration_cast<milliseconds>(Clock::now() - published);
   EXPECT_LT(latency.count(), 2000);
@@ -182,7 +171,7 @@ TEST_F(PolicyWatcherTest, LongPoll_IsWokenByPublish_WithinMilliseconds) {
 }
 
 TEST_F(PolicyWatcherTest, Stop_EndsParkedLongPollPromptly) {
-  Publish(Document("sales.*"), 0);
+  Publish(test::ReaderPolicy("sales.*"), 0);
   Events events;
   PolicyWatcherOptions options = Options(&events);
   options.wait = std::chrono::seconds(120);
@@ -200,7 +189,7 @@ TEST_F(PolicyWatcherTest, Stop_EndsParkedLongPollPromptly) {
 }
 
 TEST_F(PolicyWatcherTest, Poll_WithoutWait_AsksOnceASecond_NotInABusyLoop) {
-  Publish(Document("sales.*"), 0);
+  Publish(test::ReaderPolicy("sales.*"), 0);
   Events events;
   PolicyWatcherOptions options = Options(&events);
   options.wait = std::chrono::seconds(0);  // every answer is an immediate 304
@@ -216,7 +205,7 @@ TEST_F(PolicyWatcherTest, Poll_WithoutWait_AsksOnceASecond_NotInABusyLoop) {
 }
 
 TEST_F(PolicyWatcherTest, Offer_RefusesTamperedBundles_AndKeepsTheLastGoodOne) {
-  Publish(Document("sales.*"), 0);
+  Publish(test::ReaderPolicy("sales.*"), 0);
   Events events;
   auto watcher = Watch(Options(&events));
   ASSERT_TRUE(watcher->Refresh().ok());
@@ -255,8 +244,8 @@ TEST_F(PolicyWatcherTest, Offer_RefusesTamperedBundles_AndKeepsTheLastGoodOne) {
 }
 
 TEST_F(PolicyWatcherTest, Rollback_OlderVersionRefused_ServerRollbackAccepted) {
-  Publish(Document("a.*"), 0);
-  Publish(Document("b.*"), 1);
+  Publish(test::ReaderPolicy("a.*"), 0);
+  Publish(test::ReaderPolicy("b.*"), 1);
   auto watcher = Watch(Options());
   auto held = watcher->Refresh();
   ASSERT_TRUE(held.ok());
@@ -284,8 +273,8 @@ TEST_F(PolicyWatcherTest, Rollback_OlderVersionRefused_ServerRollbackAccepted) {
 }
 
 TEST_F(PolicyWatcherTest, StateFile_KeepsTheRollbackFloorAcrossRestarts) {
-  Publish(Document("a.*"), 0);
-  Publish(Document("b.*"), 1);
+  Publish(test::ReaderPolicy("a.*"), 0);
+  Publish(test::ReaderPolicy("b.*"), 1);
   std::filesystem::path state = kmsd_->dir() / "engine-policy.state";
   PolicyWatcherOptions options = Options();
   options.state_file = state;
@@ -320,7 +309,7 @@ TEST_F(PolicyWatcherTest, StateFile_KeepsTheRollbackFloorAcrossRestarts) {
 }
 
 TEST_F(PolicyWatcherTest, PinnedKeys_AreTheOnlyTrust) {
-  Publish(Document("sales.*"), 0);
+  Publish(test::ReaderPolicy("sales.*"), 0);
   auto anonymous = kmsd_->Client("");
   json server_keys = Json(Call(*anonymous, "GET", "/v1/policy/keys"));
 
@@ -357,7 +346,7 @@ TEST_F(PolicyWatcherTest, PinnedKeys_AreTheOnlyTrust) {
 }
 
 TEST_F(PolicyWatcherTest, ScopeAndTime_AreChecked) {
-  Publish(Document("sales.*"), 0);
+  Publish(test::ReaderPolicy("sales.*"), 0);
   json bundle = ServedBundle(1);
   std::int64_t published = bundle["published_at"];
 

@@ -31,6 +31,7 @@
 
 #include "common/base64.h"
 #include "test/integration/kmsd_process.h"
+#include "test/support/policy_documents.h"
 
 namespace weftkit::test {
 namespace {
@@ -347,23 +348,11 @@ std::vector<RouteRow> AuthenticationRows(const Prepared& prepared) {
   };
 }
 
-// A valid policy document (docs/policy-language.md) granting select on `resource`.
-Json PolicyDocument(const std::string& resource) {
-  return {{"format", "weftkit.policy/v1"},
-          {"roles",
-           {{{"name", "reader"},
-             {"grants",
-              {{{"database_type", "relational"},
-                {"actions", {"select"}},
-                {"resources", {resource}}}}}}}},
-          {"bindings", {{{"principal", "alice"}, {"roles", {"reader"}}}}}};
-}
-
 // Publishes version 1 (and 2) of `scope` if they are not there yet; the status is not checked
 // because every row's setup runs it again.
 void PublishPolicy(Callers& callers, const std::string& scope, int versions) {
   for (int base = 0; base < versions; ++base) {
-    Json body = {{"document", PolicyDocument("t" + std::to_string(base) + ".*")},
+    Json body = {{"document", test::ReaderPolicy("t" + std::to_string(base) + ".*")},
                  {"base_version", base}};
     Send(callers.admin, "POST", "/v1/policy/scopes/" + scope + "/versions", body.dump());
   }
@@ -386,7 +375,7 @@ std::vector<RouteRow> PolicyRows() {
       {Area::kPolicy, "GET", "/v1/policy/scopes", "/v1/policy/scopes", "", kAuditorRole, 200,
        kEngineRole, "policy.read", resource, published, Listing{"scopes", "scope", scope}},
       {Area::kPolicy, "POST", scoped + "/versions", "/v1/policy/scopes/cluster/matrix-new/versions",
-       Text({{"document", PolicyDocument("a.*")}, {"base_version", 0}}), kOfficerRole, 201,
+       Text({{"document", test::ReaderPolicy("a.*")}, {"base_version", 0}}), kOfficerRole, 201,
        kAuditorRole, "policy.publish", "policy/cluster/matrix-new"},
       {Area::kPolicy, "GET", scoped + "/versions", base + "/versions", "", kAuditorRole, 200,
        kEngineRole, "policy.read", resource, published},

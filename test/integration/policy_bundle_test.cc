@@ -17,6 +17,7 @@
 #include "policy_store/canonical_json.h"
 #include "policy_store/policy_bundle_verifier.h"
 #include "test/integration/kmsd_test.h"
+#include "test/support/policy_documents.h"
 
 namespace weftkit::test {
 namespace {
@@ -26,18 +27,6 @@ using namespace std::chrono_literals;
 
 constexpr const char* kScope = "cluster/prod";
 constexpr const char* kBase = "/v1/policy/scopes/cluster/prod";
-
-// A valid document: `reader` may select from `resource`; alice holds it.
-nlohmann::json Document(const std::string& resource) {
-  return {{"format", "weftkit.policy/v1"},
-          {"roles",
-           {{{"name", "reader"},
-             {"grants",
-              {{{"database_type", "relational"},
-                {"actions", {"select"}},
-                {"resources", {resource}}}}}}}},
-          {"bindings", {{{"principal", "alice"}, {"roles", {"reader"}}}}}};
-}
 
 std::int64_t Millis(Clock::duration duration) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
@@ -75,7 +64,7 @@ class PolicyBundleTest : public KmsdTest {
 };
 
 TEST_F(PolicyBundleTest, Publish_Answers422_WithEveryProblemAndItsPointer) {
-  nlohmann::json broken = Document("sales.*");
+  nlohmann::json broken = test::ReaderPolicy("sales.*");
   broken["bindings"][0]["roles"] = {"nobody"};
   broken["roles"][0]["grants"][0]["actions"] = {"fly"};
   HttpResponse refused = Publish(broken, 0);
@@ -98,27 +87,27 @@ TEST_F(PolicyBundleTest, Publish_Answers422_WithEveryProblemAndItsPointer) {
 }
 
 TEST_F(PolicyBundleTest, Publish_Answers409WithCurrentVersion_WhenBaseIsStale) {
-  PublishOk(Document("a.*"), 0);
-  PublishOk(Document("b.*"), 1);
-  HttpResponse stale = Publish(Document("c.*"), 1);
+  PublishOk(test::ReaderPolicy("a.*"), 0);
+  PublishOk(test::ReaderPolicy("b.*"), 1);
+  HttpResponse stale = Publish(test::ReaderPolicy("c.*"), 1);
   ASSERT_EQ(stale.status, 409) << stale.body;
   EXPECT_EQ(Code(stale), "policy_version_conflict");
   EXPECT_EQ(nlohmann::json::parse(stale.body)["current_version"], 2);
-  HttpResponse unchanged = Publish(Document("b.*"), 2);
+  HttpResponse unchanged = Publish(test::ReaderPolicy("b.*"), 2);
   EXPECT_EQ(unchanged.status, 422);
   EXPECT_EQ(Code(unchanged), "policy_unchanged");
-  HttpResponse missing_base =
-      Call(*officer_, "POST", std::string(kBase) + "/versions", {{"document", Document("d.*")}});
+  HttpResponse missing_base = Call(*officer_, "POST", std::string(kBase) + "/versions",
+                                   {{"document", test::ReaderPolicy("d.*")}});
   EXPECT_EQ(missing_base.status, 400);
   HttpResponse bad_scope = Call(*officer_, "POST", "/v1/policy/scopes/galaxy/prod/versions",
-                                {{"document", Document("d.*")}, {"base_version", 0}});
+                                {{"document", test::ReaderPolicy("d.*")}, {"base_version", 0}});
   EXPECT_EQ(bad_scope.status, 400);
   EXPECT_EQ(Code(bad_scope), "invalid_scope");
 }
 
 TEST_F(PolicyBundleTest, HistoryDiffAndRollback_DescribeAndRestoreVersions) {
-  PublishOk(Document("a.*"), 0);
-  PublishOk(Document("b.*"), 1);
+  PublishOk(test::ReaderPolicy("a.*"), 0);
+  PublishOk(test::ReaderPolicy("b.*"), 1);
   HttpResponse rolled = Call(*officer_, "POST", std::string(kBase) + "/rollback",
                              {{"version", 1}, {"base_version", 2}});
   ASSERT_EQ(rolled.status, 201) << rolled.body;
@@ -142,17 +131,17 @@ TEST_F(PolicyBundleTest, HistoryDiffAndRollback_DescribeAndRestoreVersions) {
   HttpResponse diff = Call(*officer_, "GET", std::string(kBase) + "/diff?from=1&to=2");
   ASSERT_EQ(diff.status, 200) << diff.body;
   nlohmann::json patch = nlohmann::json::parse(diff.body)["patch"];
-  EXPECT_EQ(Document("a.*").patch(patch), Document("b.*"));
+  EXPECT_EQ(test::ReaderPolicy("a.*").patch(patch), test::ReaderPolicy("b.*"));
   EXPECT_EQ(Call(*officer_, "GET", std::string(kBase) + "/diff?from=1&to=9").status, 404);
   EXPECT_EQ(Call(*officer_, "GET", std::string(kBase) + "/diff?from=1&too=2").status, 400);
   HttpResponse one = Call(*officer_, "GET", std::string(kBase) + "/versions/3");
   ASSERT_EQ(one.status, 200);
-  EXPECT_EQ(nlohmann::json::parse(one.body)["document"], Document("a.*"));
+  EXPECT_EQ(nlohmann::json::parse(one.body)["document"], test::ReaderPolicy("a.*"));
 }
 
 TEST_F(PolicyBundleTest, ChangeHistory_ListsEveryVersionWithTheRequestThatPublishedIt) {
-  PublishOk(Document("a.*"), 0);
-  PublishOk(Document("b.*"), 1);
+  PublishOk(test::ReaderPolicy("a.*"), 0);
+  PublishOk(test::ReaderPolicy("b.*"), 1);
   HttpResponse rolled = Call(*officer_, "POST", std::string(kBase) + "/rollback",
                              {{"version", 1}, {"base_version", 2}});
   ASSERT_EQ(rolled.status, 201) << rolled.body;
@@ -176,13 +165,13 @@ TEST_F(PolicyBundleTest, ChangeHistory_ListsEveryVersionWithTheRequestThatPublis
 }
 
 TEST_F(PolicyBundleTest, Bundle_CarriesContentHashAsETag_And304ForIfNoneMatch) {
-  PublishOk(Document("a.*"), 0);
+  PublishOk(test::ReaderPolicy("a.*"), 0);
   HttpResponse bundle = Fetch(*engine_, {});
   ASSERT_EQ(bundle.status, 200) << bundle.body;
   nlohmann::json body = nlohmann::json::parse(bundle.body);
   EXPECT_EQ(body["scope"], kScope);
   EXPECT_EQ(body["version"], 1);
-  EXPECT_EQ(body["content_hash"], *policy_store::ContentHash(Document("a.*")));
+  EXPECT_EQ(body["content_hash"], *policy_store::ContentHash(test::ReaderPolicy("a.*")));
   EXPECT_EQ(bundle.Header("etag"), "\"" + body["content_hash"].get<std::string>() + "\"");
 
   HttpResponse same = Fetch(*engine_, {{"if-none-match", bundle.Header("etag")}});
@@ -196,7 +185,7 @@ TEST_F(PolicyBundleTest, Bundle_CarriesContentHashAsETag_And304ForIfNoneMatch) {
 }
 
 TEST_F(PolicyBundleTest, LongPoll_AnswersWithin100ms_OfAPublish) {
-  PublishOk(Document("a.*"), 0);
+  PublishOk(test::ReaderPolicy("a.*"), 0);
   std::string etag = Fetch(*engine_, {}).Header("etag");
 
   auto poll = std::async(std::launch::async, [&] {
@@ -205,7 +194,7 @@ TEST_F(PolicyBundleTest, LongPoll_AnswersWithin100ms_OfAPublish) {
   });
   // The poll is parked before the publish: it has not answered after half a second.
   ASSERT_EQ(poll.wait_for(500ms), std::future_status::timeout);
-  PublishOk(Document("b.*"), 1);
+  PublishOk(test::ReaderPolicy("b.*"), 1);
   Clock::time_point published = Clock::now();
 
   auto [response, answered] = poll.get();
@@ -220,7 +209,7 @@ TEST_F(PolicyBundleTest, LongPoll_AnswersWithin100ms_OfAPublish) {
 }
 
 TEST_F(PolicyBundleTest, LongPoll_Answers304_AtItsTimeout) {
-  PublishOk(Document("a.*"), 0);
+  PublishOk(test::ReaderPolicy("a.*"), 0);
   std::string etag = Fetch(*engine_, {}).Header("etag");
   Clock::time_point start = Clock::now();
   HttpResponse response = Fetch(*engine_, {{"if-none-match", etag}, {"prefer", "wait=1"}});
@@ -234,7 +223,7 @@ TEST_F(PolicyBundleTest, LongPoll_Answers304_AtItsTimeout) {
 }
 
 TEST_F(PolicyBundleTest, LongPoll_WakesEveryPoller_OnOnePublish) {
-  PublishOk(Document("a.*"), 0);
+  PublishOk(test::ReaderPolicy("a.*"), 0);
   std::string etag = Fetch(*engine_, {}).Header("etag");
   constexpr int kPollers = 100;
   std::vector<std::unique_ptr<HttpsClient>> clients;
@@ -249,7 +238,7 @@ TEST_F(PolicyBundleTest, LongPoll_WakesEveryPoller_OnOnePublish) {
     }));
   }
   std::this_thread::sleep_for(700ms);
-  PublishOk(Document("b.*"), 1);
+  PublishOk(test::ReaderPolicy("b.*"), 1);
   Clock::time_point published = Clock::now();
   for (auto& poll : polls) {
     HttpResponse response = poll.get();
@@ -262,7 +251,7 @@ TEST_F(PolicyBundleTest, LongPoll_WakesEveryPoller_OnOnePublish) {
 }
 
 TEST_F(PolicyBundleTest, LongPoll_IsAnsweredAtOnce_WhenServerStops) {
-  PublishOk(Document("a.*"), 0);
+  PublishOk(test::ReaderPolicy("a.*"), 0);
   std::string etag = Fetch(*engine_, {}).Header("etag");
   auto poll = std::async(std::launch::async, [&] {
     return Fetch(*engine_, {{"if-none-match", etag}, {"prefer", "wait=60"}});
@@ -276,8 +265,8 @@ TEST_F(PolicyBundleTest, LongPoll_IsAnsweredAtOnce_WhenServerStops) {
 }
 
 TEST_F(PolicyBundleTest, Signature_VerifiesWithJwcrypto) {
-  PublishOk(Document("a.*"), 0);
-  PublishOk(Document("b.*"), 1);
+  PublishOk(test::ReaderPolicy("a.*"), 0);
+  PublishOk(test::ReaderPolicy("b.*"), 1);
   auto anonymous = kmsd_->Client("");
   std::filesystem::path keys = kmsd_->dir() / "policy-keys.json";
   std::filesystem::path bundle = kmsd_->dir() / "policy-bundle.json";
@@ -296,8 +285,8 @@ TEST_F(PolicyBundleTest, Signature_VerifiesWithJwcrypto) {
 }
 
 TEST_F(PolicyBundleTest, Verifier_AcceptsCurrent_AndRefusesAnOlderVersion) {
-  PublishOk(Document("a.*"), 0);
-  PublishOk(Document("b.*"), 1);
+  PublishOk(test::ReaderPolicy("a.*"), 0);
+  PublishOk(test::ReaderPolicy("b.*"), 1);
   policy_store::PolicyBundleVerifier verifier = Verifier();
   nlohmann::json current = nlohmann::json::parse(Fetch(*engine_, {}).body);
   auto accepted = verifier.Verify(current, kScope, 1);
@@ -313,7 +302,7 @@ TEST_F(PolicyBundleTest, Verifier_AcceptsCurrent_AndRefusesAnOlderVersion) {
 }
 
 TEST_F(PolicyBundleTest, SigningKeyRotation_NewKeySigns_OldBundlesKeepVerifying) {
-  PublishOk(Document("a.*"), 0);
+  PublishOk(test::ReaderPolicy("a.*"), 0);
   policy_store::PolicyBundleVerifier before = Verifier();
   nlohmann::json first = nlohmann::json::parse(Fetch(*engine_, {}).body);
 
@@ -326,7 +315,7 @@ TEST_F(PolicyBundleTest, SigningKeyRotation_NewKeySigns_OldBundlesKeepVerifying)
   ASSERT_EQ(answer["keys"].size(), 2u) << rotated.body;
   EXPECT_EQ(answer["keys"][1]["kid"], new_kid);
 
-  PublishOk(Document("b.*"), 1);
+  PublishOk(test::ReaderPolicy("b.*"), 1);
   nlohmann::json second = nlohmann::json::parse(Fetch(*engine_, {}).body);
   HttpResponse version = Call(*officer_, "GET", std::string(kBase) + "/versions/2");
   EXPECT_EQ(nlohmann::json::parse(version.body)["kid"], new_kid) << version.body;
@@ -344,18 +333,18 @@ TEST_F(PolicyBundleTest, SigningKeyRotation_NewKeySigns_OldBundlesKeepVerifying)
   kmsd_->Restart();
   admin_ = kmsd_->Client("admin");
   officer_ = kmsd_->Client("officer");
-  PublishOk(Document("c.*"), 2);
+  PublishOk(test::ReaderPolicy("c.*"), 2);
   HttpResponse third = Call(*officer_, "GET", std::string(kBase) + "/versions/3");
   EXPECT_EQ(nlohmann::json::parse(third.body)["kid"], new_kid) << third.body;
 }
 
 TEST_F(PolicyBundleTest, Fleet_ShowsEachReporterAndWhoIsBehind) {
-  PublishOk(Document("a.*"), 0);
+  PublishOk(test::ReaderPolicy("a.*"), 0);
   HttpResponse reported = Call(*engine_, "POST", std::string(kBase) + "/reports",
                                {{"instance", "orders-1"}, {"version", 1}});
   ASSERT_EQ(reported.status, 200) << reported.body;
   EXPECT_EQ(nlohmann::json::parse(reported.body)["behind"], false);
-  PublishOk(Document("b.*"), 1);
+  PublishOk(test::ReaderPolicy("b.*"), 1);
   EXPECT_EQ(Call(*engine_, "POST", std::string(kBase) + "/reports",
                  {{"instance", "orders-2"}, {"version", 2}})
                 .status,
@@ -380,8 +369,8 @@ TEST_F(PolicyBundleTest, Fleet_ShowsEachReporterAndWhoIsBehind) {
 }
 
 TEST_F(PolicyBundleTest, Check_DecidesWithCurrentOrGivenVersion) {
-  PublishOk(Document("sales.*"), 0);
-  PublishOk(Document("hr.*"), 1);
+  PublishOk(test::ReaderPolicy("sales.*"), 0);
+  PublishOk(test::ReaderPolicy("hr.*"), 1);
   nlohmann::json request = {{"principal", "alice"},
                             {"database_type", "relational"},
                             {"action", "select"},
@@ -409,7 +398,7 @@ class PolicyLongPollLimitTest : public PolicyBundleTest {
 };
 
 TEST_F(PolicyLongPollLimitTest, LongPoll_Answers503_WhenTheParkingLotIsFull) {
-  PublishOk(Document("a.*"), 0);
+  PublishOk(test::ReaderPolicy("a.*"), 0);
   std::string etag = Fetch(*engine_, {}).Header("etag");
   auto first = std::async(std::launch::async, [&] {
     return Fetch(*engine_, {{"if-none-match", etag}, {"prefer", "wait=60"}});

@@ -145,7 +145,8 @@ TEST_F(KmsctlTest, Access_PrincipalsRolesBindingsAndTokens) {
 
   std::filesystem::path role = WriteFile(
       "role.json",
-      R"({"description":"reads keys","permissions":[{"effect":"allow","actions":["key.read"],"resources":["key/*"]}]})");
+      R"({"description":"reads keys","permissions":)"
+      R"([{"effect":"allow","actions":["key.read"],"resources":["key/*"]}]})");
   KmsctlRun role_created =
       Kmsctl("admin", {"roles", "create", "key-reader", "--file", role.string(), "--json"});
   ASSERT_EQ(role_created.exit_code, 0) << role_created.err;

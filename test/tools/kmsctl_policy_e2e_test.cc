@@ -4,24 +4,13 @@
 // local decisions equal to the server's; the fleet.
 #include <gtest/gtest.h>
 
+#include "test/support/policy_documents.h"
 #include "test/tools/kmsctl_fixture.h"
 
 namespace weftkit::kmsctl {
 namespace {
 
 using nlohmann::json;
-
-// A valid document: `reader` may select from `resource`; alice holds it.
-json Document(const std::string& resource) {
-  return {{"format", "weftkit.policy/v1"},
-          {"roles",
-           {{{"name", "reader"},
-             {"grants",
-              {{{"database_type", "relational"},
-                {"actions", {"select"}},
-                {"resources", {resource}}}}}}}},
-          {"bindings", {{{"principal", "alice"}, {"roles", {"reader"}}}}}};
-}
 
 class KmsctlPolicyTest : public KmsctlTest {
  protected:
@@ -36,26 +25,28 @@ class KmsctlPolicyTest : public KmsctlTest {
 };
 
 TEST_F(KmsctlPolicyTest, PublishHistoryShowDiffRollback_AnswerJsonAndExitCodes) {
-  KmsctlRun first = Publish(Document("a.*"), {"--comment", "first"});
+  KmsctlRun first = Publish(test::ReaderPolicy("a.*"), {"--comment", "first"});
   ASSERT_EQ(first.exit_code, 0) << first.err;
   EXPECT_EQ(first.Json()["version"], 1);
   EXPECT_EQ(first.Json()["comment"], "first");
-  KmsctlRun second = Publish(Document("b.*"));  // the base defaults to the current version
+  KmsctlRun second =
+      Publish(test::ReaderPolicy("b.*"));  // the base defaults to the current version
   ASSERT_EQ(second.exit_code, 0) << second.err;
   EXPECT_EQ(second.Json()["version"], 2);
 
-  EXPECT_EQ(Publish(Document("c.*"), {"--base-version", "1"}).exit_code, 5);  // stale base
-  json broken = Document("c.*");
+  EXPECT_EQ(Publish(test::ReaderPolicy("c.*"), {"--base-version", "1"}).exit_code,
+            5);  // stale base
+  json broken = test::ReaderPolicy("c.*");
   broken["bindings"][0]["roles"] = {"nobody"};
-  EXPECT_EQ(Publish(broken).exit_code, 8);           // policy_invalid
-  EXPECT_EQ(Publish(Document("b.*")).exit_code, 8);  // policy_unchanged
+  EXPECT_EQ(Publish(broken).exit_code, 8);                     // policy_invalid
+  EXPECT_EQ(Publish(test::ReaderPolicy("b.*")).exit_code, 8);  // policy_unchanged
   WriteFile("not-json.json", "{");
   EXPECT_EQ(Kmsctl("officer", {"policy", "publish", "cluster/prod", "--file",
                                (work_ / "not-json.json").string()})
                 .exit_code,
             1);
   EXPECT_EQ(Kmsctl("officer", {"policy", "publish", "prod", "--file", "x"}).exit_code, 1);
-  std::filesystem::path file = WriteFile("engine-policy.json", Document("z.*").dump());
+  std::filesystem::path file = WriteFile("engine-policy.json", test::ReaderPolicy("z.*").dump());
   EXPECT_EQ(
       Kmsctl("engine", {"policy", "publish", "cluster/prod", "--file", file.string()}).exit_code,
       3);
@@ -71,7 +62,7 @@ TEST_F(KmsctlPolicyTest, PublishHistoryShowDiffRollback_AnswerJsonAndExitCodes) 
 
   KmsctlRun shown = Kmsctl("officer", {"policy", "show", "cluster/prod", "1", "--json"});
   ASSERT_EQ(shown.exit_code, 0) << shown.err;
-  EXPECT_EQ(shown.Json()["document"], Document("a.*"));
+  EXPECT_EQ(shown.Json()["document"], test::ReaderPolicy("a.*"));
   EXPECT_EQ(Kmsctl("officer", {"policy", "show", "cluster/prod", "9"}).exit_code, 4);
 
   KmsctlRun diff =
@@ -95,8 +86,8 @@ TEST_F(KmsctlPolicyTest, PublishHistoryShowDiffRollback_AnswerJsonAndExitCodes) 
 }
 
 TEST_F(KmsctlPolicyTest, FetchAndVerify_AcceptGenuineBundles_AndRefuseTheRestWithExit7) {
-  ASSERT_EQ(Publish(Document("a.*")).exit_code, 0);
-  ASSERT_EQ(Publish(Document("b.*")).exit_code, 0);
+  ASSERT_EQ(Publish(test::ReaderPolicy("a.*")).exit_code, 0);
+  ASSERT_EQ(Publish(test::ReaderPolicy("b.*")).exit_code, 0);
   std::string b1 = (work_ / "b1.json").string();
   std::string b2 = (work_ / "b2.json").string();
 
@@ -190,7 +181,7 @@ TEST_F(KmsctlPolicyTest, FetchAndVerify_AcceptGenuineBundles_AndRefuseTheRestWit
 }
 
 TEST_F(KmsctlPolicyTest, CheckLocal_EqualsTheServer_AndFleetListsReporters) {
-  ASSERT_EQ(Publish(Document("sales.*")).exit_code, 0);
+  ASSERT_EQ(Publish(test::ReaderPolicy("sales.*")).exit_code, 0);
   for (const auto& [principal, resource] : std::vector<std::pair<std::string, std::string>>{
            {"alice", "sales.orders"}, {"alice", "hr.salaries"}, {"bob", "sales.orders"}}) {
     std::vector<std::string> words = {"policy",  "check",           "cluster/prod", "--principal",
@@ -220,7 +211,7 @@ TEST_F(KmsctlPolicyTest, CheckLocal_EqualsTheServer_AndFleetListsReporters) {
 }
 
 TEST_F(KmsctlPolicyTest, RotateKey_NewKeySigns_AndTheOldBundleStillVerifies) {
-  ASSERT_EQ(Publish(Document("sales.*")).exit_code, 0);
+  ASSERT_EQ(Publish(test::ReaderPolicy("sales.*")).exit_code, 0);
   std::string b1 = (work_ / "b1.json").string();
   ASSERT_EQ(Kmsctl("engine", {"policy", "fetch", "cluster/prod", "--out", b1}).exit_code, 0);
 
@@ -231,7 +222,7 @@ TEST_F(KmsctlPolicyTest, RotateKey_NewKeySigns_AndTheOldBundleStillVerifies) {
   const json new_kid = rotated.Json()["active_kid"];
   EXPECT_EQ(rotated.Json()["keys"][1]["kid"], new_kid);
 
-  ASSERT_EQ(Publish(Document("hr.*")).exit_code, 0);
+  ASSERT_EQ(Publish(test::ReaderPolicy("hr.*")).exit_code, 0);
   KmsctlRun live = Kmsctl("engine", {"policy", "verify", "cluster/prod", "--json"});
   ASSERT_EQ(live.exit_code, 0) << live.err;
   EXPECT_EQ(live.Json()["kid"], new_kid) << live.out;
